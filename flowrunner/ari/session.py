@@ -1,0 +1,306 @@
+"""The ARI events WebSocket: connect, read, keep alive, reconnect forever; and REST over it.
+
+One reader thread owns the socket. Events go to the engine through `sink`; REST replies on the
+same socket go back to whoever sent the request. After every (re)connect the session picks the
+REST transport (REST over this WebSocket on Asterisk 22, else HTTP) and tells the engine which
+channels are still in each app, so calls that vanished meanwhile can be ended.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import websocket
+
+from .http import HttpTransport, response_from
+from .messages import AriRequest, AriResponse, Done
+
+log = logging.getLogger("flowrunner.ari")
+
+PING_EVERY = 10.0  # seconds of silence before we ping
+PONG_WITHIN = 10.0  # seconds we then wait for any frame before calling the link dead
+REQUEST_TIMEOUT = 10.0
+PROBE_TIMEOUT = 2.0
+BACKOFF_FIRST, BACKOFF_CAP = 0.5, 30.0
+
+Sink = Callable[[dict[str, Any]], None]
+ChannelsInApp = Callable[[str, frozenset[str]], None]
+
+
+@dataclass(frozen=True)
+class AriConfig:
+    url: str  # e.g. http://localhost:8088
+    user: str
+    password: str
+    apps: tuple[str, ...]
+    transport: str = "auto"  # auto | websocket | http
+
+    @property
+    def events_url(self) -> str:
+        parts = urlsplit(self.url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        query = "app=" + ",".join(quote(app) for app in self.apps) + "&subscribeAll=false"
+        return urlunsplit((scheme, parts.netloc, "/ari/events", query, ""))
+
+    @property
+    def safe_url(self) -> str:
+        """The URL for logs: never any credentials."""
+        parts = urlsplit(self.url)
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> float:
+    """Capped exponential backoff with jitter: 0.5 s, 1 s, 2 s … up to 30 s, each ±50%."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt)
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+class WebSocketRest:
+    """REST requests sent as `RESTRequest` messages on the events WebSocket (Asterisk 22+)."""
+
+    name = "websocket"
+
+    def __init__(self) -> None:
+        self._ws: websocket.WebSocket | None = None
+        self._pending: dict[str, tuple[Done, float]] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def attach(self, ws: websocket.WebSocket | None) -> None:
+        self._ws = ws
+        if ws is None:
+            self.fail_pending(float("inf"), "connection lost")
+
+    def submit(self, request: AriRequest, done: Done) -> None:
+        request_id = str(next(self._ids))
+        message = {
+            "type": "RESTRequest",
+            "transaction_id": request_id,
+            "request_id": request_id,
+            "method": request.method,
+            "uri": request.uri,
+        }
+        with self._lock:
+            self._pending[request_id] = (done, time.monotonic())
+        try:
+            if self._ws is None:
+                raise websocket.WebSocketConnectionClosedException("not connected")
+            self._ws.send(json.dumps(message))
+        except (websocket.WebSocketException, OSError) as error:
+            failed = AriResponse(0, error=str(error) or "send failed")
+            self._take(request_id, lambda done: done(failed))
+
+    def on_response(self, message: dict[str, Any]) -> None:
+        response = response_from(
+            int(message.get("status_code", 0)), message.get("message_body", "")
+        )
+        self._take(str(message.get("request_id", "")), lambda done: done(response))
+
+    def fail_pending(self, sent_before: float, reason: str) -> None:
+        """Answer `reason` to every request sent before `sent_before` (monotonic seconds)."""
+        with self._lock:
+            ids = [rid for rid, (_, sent) in self._pending.items() if sent < sent_before]
+        for rid in ids:
+            self._take(rid, lambda done: done(AriResponse(0, error=reason)))
+
+    def _take(self, request_id: str, then: Callable[[Done], None]) -> None:
+        with self._lock:
+            entry = self._pending.pop(request_id, None)
+        if entry is not None:
+            then(entry[0])
+
+
+class SwitchingTransport:
+    """The transport the engine sees: REST over the WebSocket when the server has it, else HTTP."""
+
+    def __init__(self, rest: WebSocketRest, http: HttpTransport) -> None:
+        self.rest, self.http = rest, http
+        self.use_websocket = False
+
+    @property
+    def name(self) -> str:
+        return self.rest.name if self.use_websocket else self.http.name
+
+    def submit(self, request: AriRequest, done: Done) -> None:
+        (self.rest if self.use_websocket else self.http).submit(request, done)
+
+
+class AriSession:
+    def __init__(self, config: AriConfig) -> None:
+        self.config = config
+        self.http = HttpTransport(config.url, config.user, config.password)
+        self.rest = WebSocketRest()
+        self.transport = SwitchingTransport(self.rest, self.http)
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self._ws: websocket.WebSocket | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, sink: Sink, channels_in_app: ChannelsInApp) -> None:
+        """Start the reader thread. `sink` gets every event; after each (re)connect,
+        `channels_in_app(app, ids)` says which channels Asterisk still has in each app."""
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(sink, channels_in_app),
+            name="ari-events",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        ws = self._ws
+        if ws is not None:
+            ws.abort()  # type: ignore[no-untyped-call]  # wakes the reader thread
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.http.close()
+
+    # -- the reader thread -------------------------------------------------------------------
+
+    def _run(self, sink: Sink, channels_in_app: ChannelsInApp) -> None:
+        attempt = 0
+        while not self.stopping.is_set():
+            try:
+                ws = self._connect()
+                attempt = 0
+                self._on_connected(ws, sink, channels_in_app)
+                self._read(ws, sink)
+            except (websocket.WebSocketException, OSError, ValueError) as error:
+                if not self.stopping.is_set():
+                    log.warning("ARI at %s: %s", self.config.safe_url, _describe(error))
+            finally:
+                self._disconnect()
+            if not self.stopping.is_set():
+                delay = backoff(attempt)
+                attempt += 1
+                log.info("reconnecting to ARI in %.1fs (attempt %d)", delay, attempt)
+                self.stopping.wait(delay)
+
+    def _connect(self) -> websocket.WebSocket:
+        token = base64.b64encode(f"{self.config.user}:{self.config.password}".encode()).decode()
+        ws = websocket.create_connection(
+            self.config.events_url,
+            header=[f"Authorization: Basic {token}"],
+            timeout=5,
+            skip_utf8_validation=True,  # the JSON decoder still rejects invalid text
+            enable_multithread=True,
+        )
+        self._ws = ws
+        return ws
+
+    def _on_connected(
+        self, ws: websocket.WebSocket, sink: Sink, channels_in_app: ChannelsInApp
+    ) -> None:
+        early = self._choose_transport(ws)
+        self.rest.attach(ws)
+        log.info(
+            "connected to ARI at %s for app %s; REST over %s",
+            self.config.safe_url,
+            ", ".join(self.config.apps),
+            self.transport.name,
+        )
+        self.connected.set()
+        for app in self.config.apps:
+            self._list_channels(app, channels_in_app)
+        for event in early:
+            self._deliver(event, sink)
+
+    def _choose_transport(self, ws: websocket.WebSocket) -> list[dict[str, Any]]:
+        """Probe REST over the WebSocket; return the events that arrived meanwhile."""
+        mode = self.config.transport
+        self.transport.use_websocket = mode == "websocket"
+        if mode != "auto":
+            return []
+        ws.send(
+            json.dumps(
+                {
+                    "type": "RESTRequest",
+                    "transaction_id": "probe",
+                    "request_id": "probe",
+                    "method": "GET",
+                    "uri": "asterisk/ping",
+                }
+            )
+        )
+        early, deadline = [], time.monotonic() + PROBE_TIMEOUT
+        while time.monotonic() < deadline:
+            ws.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                message = json.loads(ws.recv())
+            except websocket.WebSocketTimeoutException:
+                break
+            if message.get("type") == "RESTResponse" and message.get("request_id") == "probe":
+                self.transport.use_websocket = int(message.get("status_code", 0)) == 200
+                break
+            early.append(message)
+        return early
+
+    def _list_channels(self, app: str, channels_in_app: ChannelsInApp) -> None:
+        reply = self.http.call(AriRequest("GET", f"applications/{quote(app)}"))
+        if reply.ok and isinstance(reply.body, dict):
+            channels_in_app(app, frozenset(reply.body.get("channel_ids", [])))
+        else:
+            log.warning("could not list the channels of app %s: %s", app, reply.describe())
+
+    def _read(self, ws: websocket.WebSocket, sink: Sink) -> None:
+        ws.settimeout(1.0)
+        last_heard, pinged = time.monotonic(), False
+        while not self.stopping.is_set():
+            try:
+                opcode, data = ws.recv_data(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                now = time.monotonic()
+                self.rest.fail_pending(now - REQUEST_TIMEOUT, "timed out")
+                if now - last_heard > PING_EVERY + PONG_WITHIN:
+                    raise websocket.WebSocketTimeoutException(
+                        "no answer to keepalive ping"
+                    ) from None
+                if now - last_heard > PING_EVERY and not pinged:
+                    ws.ping()
+                    pinged = True
+                continue
+            last_heard, pinged = time.monotonic(), False
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                raise websocket.WebSocketConnectionClosedException("closed by Asterisk")
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                self._deliver(json.loads(data), sink)
+
+    def _deliver(self, message: dict[str, Any], sink: Sink) -> None:
+        kind = message.get("type")
+        if kind == "RESTResponse":
+            self.rest.on_response(message)
+        elif kind == "ApplicationReplaced":
+            log.error(
+                "another client took over app %s: no more events for it here",
+                message.get("application"),
+            )
+        else:
+            sink(message)
+
+    def _disconnect(self) -> None:
+        self.connected.clear()
+        self.rest.attach(None)
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            ws.close()
+
+
+def _describe(error: Exception) -> str:
+    status = getattr(error, "status_code", None)
+    if status == 401:
+        return "401 Unauthorized: check --ari-user and --ari-password"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused (is Asterisk running, with http.conf enabled?)"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

@@ -1,0 +1,119 @@
+"""The `flowrunner` command: builds the parser and hands each verb to `commands/<verb>.py`.
+
+Exit codes: 0 success, 1 invalid input or failed checks, 2 usage error, 3 a bug in flowrunner
+(with a traceback to report), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+
+from . import __version__
+
+EPILOG = "Docs and examples: README.md. Exit codes: 0 ok, 1 invalid/failed, 2 usage, 3 bug."
+
+
+def build_parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowrunner",
+        description="Run telephone call flows written as YAML state machines on Asterisk (ARI).",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"flowrunner {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    _validate(verbs)
+    _serve(verbs, environ)
+    _schema(verbs)
+    return parser
+
+
+def _validate(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = verbs.add_parser(
+        "validate",
+        help="check flow files",
+        description=(
+            "Check flow files (or every *.yaml flow in a directory). Exit 0 when all are valid, "
+            "1 when any is not; each problem is printed as path:line:col: key: message."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="flow files or directories")
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "github"],
+        default="text",
+        help="text (default), json, or github (annotations for GitHub Actions)",
+    )
+
+
+def _serve(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], environ: Mapping[str, str]
+) -> None:
+    p = verbs.add_parser(
+        "serve",
+        help="run flows on Asterisk",
+        description=(
+            "Connect to ARI and run each flow for every channel that enters its Stasis app, "
+            "until SIGINT/SIGTERM. Several flows serve several apps over one WebSocket. "
+            "An unreachable Asterisk is retried forever."
+        ),
+    )
+    p.add_argument("flows", nargs="+", metavar="FLOW", help="flow files or directories")
+    p.add_argument(
+        "--ari-url",
+        default=environ.get("FLOWRUNNER_ARI_URL", "http://localhost:8088"),
+        help="Asterisk HTTP base URL (env FLOWRUNNER_ARI_URL; default %(default)s)",
+    )
+    p.add_argument(
+        "--ari-user",
+        default=environ.get("FLOWRUNNER_ARI_USER", "asterisk"),
+        help="ARI user (env FLOWRUNNER_ARI_USER; default %(default)s)",
+    )
+    p.add_argument(
+        "--ari-password",
+        default=environ.get("FLOWRUNNER_ARI_PASSWORD", "asterisk"),
+        help="ARI password (env FLOWRUNNER_ARI_PASSWORD; default: asterisk); never logged",
+    )
+    p.add_argument(
+        "--ari-transport",
+        choices=["auto", "websocket", "http"],
+        default="auto",
+        help="how to send REST requests: over the events WebSocket (Asterisk 22+), "
+        "over HTTP, or auto: detect at connect (default)",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="text (default) or json, one object per line",
+    )
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
+
+
+def _schema(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = verbs.add_parser("schema", help="print the JSON Schema of flow files")
+    p.add_argument("--kind", choices=["flow"], default="flow", help=argparse.SUPPRESS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = importlib.import_module(f"flowrunner.commands.{args.verb}")
+    try:
+        code: int = command.main(args)
+        return code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:
+        traceback.print_exc()
+        print(
+            f"flowrunner {__version__}: this is a bug in flowrunner; please report it with "
+            "the traceback above.",
+            file=sys.stderr,
+        )
+        return 3

@@ -1,0 +1,80 @@
+"""`flowrunner serve FLOW...`: run flows on Asterisk, one state machine per call, until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from ..ari.session import AriConfig, AriSession
+from ..engine.clock import MonotonicClock
+from ..engine.dispatcher import Dispatcher, Reconcile, Stop
+from ..engine.machine import CompiledFlow, compile_flow
+from ..flow import FlowError, Problem, load_flow
+from ..logs import LogJournal, setup
+from .validate import flow_files, report
+
+log = logging.getLogger("flowrunner.serve")
+
+
+def load_all(paths: list[str]) -> list[CompiledFlow]:
+    """Every flow, compiled; a FlowError naming every problem (also two flows on one app)."""
+    flows, problems, apps = [], [], dict[str, str]()
+    for path in flow_files(paths):
+        try:
+            flow = load_flow(path)
+        except FlowError as error:
+            problems.extend(error.problems)
+            continue
+        if flow.app in apps:
+            where = flow.initial_where
+            message = f"app '{flow.app}' is already served by {apps[flow.app]}"
+            problems.append(Problem(path, where.line, where.col, message, ("app",)))
+        apps[flow.app] = path
+        flows.append(flow)
+    if problems:
+        raise FlowError(problems)
+    return [compile_flow(flow) for flow in flows]
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        compiled = load_all(args.flows)
+    except FlowError as error:
+        report(error.problems, "text")
+        return 1
+    if not compiled:
+        print("no flow files found in: " + " ".join(args.flows))
+        return 1
+    setup(args.log_format, args.log_level)
+    config = AriConfig(
+        args.ari_url,
+        args.ari_user,
+        args.ari_password,
+        tuple(c.flow.app for c in compiled),
+        args.ari_transport,
+    )
+    session = AriSession(config)
+    dispatcher = Dispatcher(compiled, session.transport, MonotonicClock(), LogJournal())
+    _stop_on_signals(dispatcher)
+    for c in compiled:
+        log.info("serving flow %s (app %s, %d states)", c.flow.path, c.flow.app, len(c.flow.states))
+    session.start(dispatcher.post, lambda app, ids: dispatcher.post(Reconcile(app, ids)))
+    try:
+        dispatcher.run()
+    finally:
+        session.stop()
+        log.info("stopped; %d call(s) were in progress", len(dispatcher.calls))
+    return 0
+
+
+def _stop_on_signals(dispatcher: Dispatcher) -> None:
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        dispatcher.post(Stop())
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)

@@ -1,0 +1,1 @@
+"""The engine: machines built from flows, one per call, driven by one dispatcher thread."""

@@ -1,0 +1,72 @@
+"""Build one python-statemachine class per flow; each call gets an instance of it.
+
+The machine only decides *where to go*. Entering and leaving a state is reported to the call
+(the machine's model), which records it; the dispatcher then runs the state's actions and arms
+its timers. Callbacks therefore cannot fail, and the machine stays pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from statemachine import StateChart
+from statemachine.io import create_machine_class_from_definition
+
+from ..flow.model import Flow, Move, State
+
+
+@dataclass(frozen=True)
+class CompiledFlow:
+    """A flow with its machine class, built once when the flow is loaded."""
+
+    flow: Flow
+    machine_class: type[StateChart[Any]]
+    events: frozenset[str]  # every event some state reacts to: others are never sent
+
+    def new_machine(self, model: Any) -> StateChart[Any]:
+        return self.machine_class(model=model)
+
+
+def compile_flow(flow: Flow) -> CompiledFlow:
+    states: Any = {state.name: _definition(flow, state) for state in flow.states.values()}
+    machine_class = create_machine_class_from_definition(
+        _class_name(flow.app),
+        states,
+        catch_errors_as_events=False,  # a bug in a callback must surface, not be dropped
+    )
+    events = {m.event for s in flow.states.values() for m in _moves(flow, s)}
+    return CompiledFlow(flow, machine_class, frozenset(events))
+
+
+def _definition(flow: Flow, state: State) -> dict[str, Any]:
+    moves: dict[str, list[dict[str, str]]] = {}
+    for move in _moves(flow, state):
+        moves.setdefault(move.event, []).append({"target": move.target})
+    definition: dict[str, Any] = {
+        "initial": state.name == flow.initial,
+        "final": state.final,
+        "enter": [_hook("entered", state.name)],
+        "exit": [_hook("left", state.name)],
+    }
+    if moves:
+        definition["on"] = moves
+    return definition
+
+
+def _moves(flow: Flow, state: State) -> tuple[Move, ...]:
+    return flow.transitions_of(state) + state.timers
+
+
+def _hook(method: str, state_name: str) -> Callable[..., None]:
+    def hook(model: Any) -> None:
+        getattr(model, method)(state_name)
+
+    hook.__name__ = f"{method}_{state_name}"
+    return hook
+
+
+def _class_name(app: str) -> str:
+    words = "".join(c if c.isalnum() else " " for c in app).split()
+    return "".join(w.capitalize() for w in words) + "Flow"

@@ -1,0 +1,110 @@
+"""Checks a schema cannot make: names that must exist, states every call can reach and leave."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+from statemachine import StateChart
+
+from .errors import Problem
+from .model import Flow, Where
+
+# State names become attributes of the generated machine class: they must not shadow its API.
+_RESERVED = {name for name in dir(StateChart) if not name.startswith("_")}
+_TIMER_EVENT = re.compile(r"^after_[0-9]+ms$")
+
+
+def check(flow: Flow) -> list[Problem]:
+    return list(_problems(flow))
+
+
+def _problems(flow: Flow) -> Iterator[Problem]:
+    yield from _names(flow)
+    if flow.initial not in flow.states:
+        yield _at(flow, flow.initial_where, _unknown(flow, flow.initial))
+        return
+    yield from _targets(flow)
+    yield from _finals(flow)
+    yield from _timers(flow)
+    yield from _graph(flow)
+
+
+def _at(flow: Flow, where: Where, message: str) -> Problem:
+    return Problem(flow.path, where.line, where.col, message, where.trail)
+
+
+def _unknown(flow: Flow, name: str) -> str:
+    close = difflib.get_close_matches(name, list(flow.states), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; states are: {', '.join(flow.states)}"
+    return f"unknown state '{name}'{hint}"
+
+
+def _names(flow: Flow) -> Iterator[Problem]:
+    for state in flow.states.values():
+        if state.name in _RESERVED or _TIMER_EVENT.match(state.name):
+            yield _at(flow, state.where, f"'{state.name}' is a reserved name; rename the state")
+
+
+def _targets(flow: Flow) -> Iterator[Problem]:
+    for state in flow.states.values():
+        for move in state.moves:
+            if move.target not in flow.states:
+                yield _at(flow, move.where, _unknown(flow, move.target))
+    for move in flow.everywhere:
+        if move.target not in flow.states:
+            yield _at(flow, move.where, _unknown(flow, move.target))
+
+
+def _finals(flow: Flow) -> Iterator[Problem]:
+    if flow.states[flow.initial].final:
+        yield _at(flow, flow.states[flow.initial].where, "the initial state cannot be final")
+    for state in flow.states.values():
+        if state.final and (state.transitions or state.timers):
+            yield _at(flow, state.where, "a final state cannot have transitions (on, after)")
+    if not any(state.final for state in flow.states.values()):
+        where = Where(flow.initial_where.line, flow.initial_where.col, ("states",))
+        yield _at(flow, where, "no final state: add one for the call to end in, e.g. on StasisEnd")
+
+
+def _timers(flow: Flow) -> Iterator[Problem]:
+    for state in flow.states.values():
+        seen: dict[str, str] = {}
+        for timer in state.timers:
+            if timer.event in seen:
+                message = f"'{timer.text}' is the same delay as '{seen[timer.event]}'"
+                yield _at(flow, timer.where, message)
+            seen.setdefault(timer.event, timer.text)
+
+
+def _graph(flow: Flow) -> Iterator[Problem]:
+    if any(p for p in _targets(flow)):
+        return  # the graph has holes; the unknown targets are already reported
+    reachable = _closure({flow.initial}, lambda s: flow.targets_of(flow.states[s]))
+    for state in flow.states.values():
+        if state.name not in reachable:
+            yield _at(flow, state.where, "unreachable: no transition leads to this state")
+    finals = {s.name for s in flow.states.values() if s.final}
+    sources: dict[str, set[str]] = {name: set() for name in flow.states}
+    for state in flow.states.values():
+        for target in flow.targets_of(state):
+            sources[target].add(state.name)
+    can_end = _closure(finals, lambda s: sources[s])
+    for state in flow.states.values():
+        if finals and state.name in reachable and state.name not in can_end:
+            yield _at(flow, state.where, _STUCK)
+
+
+_STUCK = "the call can never end from here: no path leads to a final state (add on: StasisEnd)"
+
+
+def _closure(start: set[str], step: Callable[[str], Iterable[str]]) -> set[str]:
+    """Every name reachable from `start` by repeating `step`."""
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in step(todo.pop()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen

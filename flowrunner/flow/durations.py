@@ -1,0 +1,22 @@
+"""Durations as flows write them: `500ms`, `2s`, `1.5s`, `1m`."""
+
+from __future__ import annotations
+
+import re
+
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$")
+_SCALE = {"ms": 0.001, "s": 1.0, "m": 60.0}
+LONGEST = 24 * 3600.0
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `text`; ValueError with a sentence saying what is wrong."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"bad duration '{text}': write a number and a unit, e.g. 500ms, 2s, 1m")
+    seconds = float(match.group(1)) * _SCALE[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"bad duration '{text}': it must be longer than 0")
+    if seconds > LONGEST:
+        raise ValueError(f"bad duration '{text}': it must be at most 24h")
+    return seconds

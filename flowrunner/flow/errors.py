@@ -1,0 +1,39 @@
+"""The one error family of the flow language: problems that point at a file position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Trail = tuple[str | int, ...]
+
+
+def format_trail(trail: Trail) -> str:
+    """`('states', 'menu', 'do', 0)` -> `states.menu.do[0]`."""
+    text = ""
+    for part in trail:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One mistake in a file: where it is, which key it concerns, and what is wrong."""
+
+    path: str
+    line: int  # 1-based; 0 when the file has no line to point at
+    col: int  # 1-based
+    message: str
+    trail: Trail = ()
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+        key = format_trail(self.trail)
+        return f"{where}: {key}: {self.message}" if key else f"{where}: {self.message}"
+
+
+class FlowError(Exception):
+    """A flow (or flow test) file is not valid; carries every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

@@ -1,0 +1,90 @@
+"""The flow model: what a validated flow file says, as frozen, typed records.
+
+Every record keeps `where` it was written, so later checks and runtime logs can point at the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import Trail
+
+
+@dataclass(frozen=True)
+class Where:
+    line: int
+    col: int
+    trail: Trail
+
+
+@dataclass(frozen=True)
+class Action:
+    """An ARI action run on entering a state, e.g. `answer` or `play` with its parameters."""
+
+    name: str
+    params: Mapping[str, Any]
+    where: Where
+
+
+@dataclass(frozen=True)
+class Transition:
+    """On `event` (an ARI event name, or a timer's event), go to `target`."""
+
+    event: str
+    target: str
+    where: Where
+
+
+@dataclass(frozen=True)
+class Timer:
+    """After `seconds` in a state, go to `target`; written as `text`, e.g. `2s`."""
+
+    seconds: float
+    text: str
+    target: str
+    where: Where
+
+    @property
+    def event(self) -> str:
+        return f"after_{round(self.seconds * 1000)}ms"
+
+
+Move = Transition | Timer
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    where: Where
+    actions: tuple[Action, ...] = ()
+    transitions: tuple[Transition, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    final: bool = False
+
+    @property
+    def moves(self) -> tuple[Move, ...]:
+        """Its own transitions and its timers."""
+        return self.transitions + self.timers
+
+
+@dataclass(frozen=True)
+class Flow:
+    path: str
+    app: str
+    initial: str
+    states: Mapping[str, State]
+    everywhere: tuple[Transition, ...] = ()  # the top-level `on`: applies in every live state
+    description: str = ""
+    initial_where: Where = field(default=Where(1, 1, ("initial",)))
+
+    def transitions_of(self, state: State) -> tuple[Transition, ...]:
+        """A state's own transitions, then the flow-wide ones it does not override."""
+        if state.final:
+            return ()
+        own = {t.event for t in state.transitions}
+        return state.transitions + tuple(t for t in self.everywhere if t.event not in own)
+
+    def targets_of(self, state: State) -> set[str]:
+        return {t.target for t in self.transitions_of(state)} | {t.target for t in state.timers}

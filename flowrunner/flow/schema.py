@@ -1,0 +1,117 @@
+"""JSON Schema checks, with errors turned into sentences that point at the file position.
+
+The packaged `flow.schema.json` is the single source of the flow vocabulary: the actions it
+lists carry an `x-ari` annotation (method and path) that the engine uses to run them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .errors import Problem, Trail
+from .yamltree import Tree
+
+_TYPES = {
+    dict: "a mapping",
+    list: "a list",
+    str: "text",
+    bool: "true/false",
+    int: "a number",
+    float: "a number",
+    type(None): "nothing (null)",
+}
+
+
+@cache
+def schema_document(name: str = "flow") -> dict[str, Any]:
+    text = resources.files("flowrunner").joinpath(f"schemas/{name}.schema.json").read_text()
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+@cache
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(schema_document(name))
+
+
+@cache
+def action_routes() -> dict[str, tuple[str, str]]:
+    """Action name -> (HTTP method, ARI path template with `{channel}`)."""
+    actions = schema_document()["$defs"]["actions"]
+    return {
+        name: (spec["x-ari"]["method"], spec["x-ari"]["path"]) for name, spec in actions.items()
+    }
+
+
+def check(tree: Tree, path: str, name: str = "flow") -> list[Problem]:
+    """Every schema violation in `tree`, one problem each, in file order."""
+    problems = {_problem(error, tree, path) for error in _validator(name).iter_errors(tree.data)}
+    return sorted(problems)
+
+
+def _problem(error: ValidationError, tree: Tree, path: str) -> Problem:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        error = _branch_error(error)
+    trail: Trail = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        return _unknown_keys(error, tree, path, trail)
+    if "propertyNames" in error.absolute_schema_path:
+        line, col = tree.where((*trail, str(error.instance)), key=True)
+        return Problem(path, line, col, _message(error), trail)
+    line, col = tree.where(trail)
+    return Problem(path, line, col, _message(error), trail)
+
+
+def _branch_error(error: ValidationError) -> ValidationError:
+    """The error of the alternative the user meant: one that got past its type check."""
+    depth = len(error.absolute_path)
+    meant = [
+        e
+        for e in error.context or []
+        if len(e.absolute_path) > depth or e.validator not in ("type", "enum", "const")
+    ]
+    best: ValidationError = best_match(meant or error.context or [error])
+    return best
+
+
+def _unknown_keys(error: ValidationError, tree: Tree, path: str, trail: Trail) -> Problem:
+    schema: dict[str, Any] = error.schema  # type: ignore[assignment]
+    allowed = list(schema.get("properties", {}))
+    instance: dict[str, Any] = error.instance  # type: ignore[assignment]
+    unknown = sorted(set(instance) - set(allowed), key=lambda k: tree.where((*trail, k)))
+    key = unknown[0]
+    line, col = tree.where((*trail, key), key=True)
+    return Problem(path, line, col, f"unknown key '{key}'{_hint(key, allowed)}", trail)
+
+
+def _message(error: ValidationError) -> str:
+    value, kind = error.instance, error.validator
+    if kind == "required":
+        return f"missing key {error.message.split(' is a required')[0]}"
+    if kind == "type":
+        wanted: Any = error.validator_value
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return f"expected {wanted}, got {_TYPES.get(type(value), type(value).__name__)}"
+    if kind == "enum":
+        options = [str(o) for o in error.validator_value]  # type: ignore[union-attr]
+        return f"'{value}' is not allowed here{_hint(str(value), options)}"
+    schema: dict[str, Any] = error.schema  # type: ignore[assignment]
+    if kind == "pattern" and "description" in schema:
+        return f"'{value}' is not valid: {schema['description']}"
+    return str(error.message)
+
+
+def _hint(word: str, options: Iterable[str]) -> str:
+    options = list(options)
+    close = difflib.get_close_matches(word, options, n=1)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; expected one of: {', '.join(options)}" if len(options) <= 25 else ""

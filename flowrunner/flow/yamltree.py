@@ -1,0 +1,159 @@
+"""Read YAML into plain data plus a table of where each value stands in the file.
+
+Safety by construction: ruamel.yaml only *composes* the document into nodes; we turn nodes into
+dicts, lists and scalars ourselves. No constructor runs, so no tag can build an object, and an
+alias is refused on sight, so an alias bomb ("billion laughs") costs nothing. YAML 1.2 keeps
+`yes`/`no`/`on`/`off` as strings, so a state or event with such a name stays a string.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
+
+from .errors import FlowError, Problem, Trail
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 40
+
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {"map", "seq", "str", "timestamp", "null", "bool", "int", "float"}
+
+
+@dataclass
+class Tree:
+    """A document as plain data, with the (line, col) of every value and mapping key."""
+
+    data: Any
+    values: dict[Trail, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Trail, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, trail: Trail, *, key: bool = False) -> tuple[int, int]:
+        """The position of the value (or key) at `trail`, else of its nearest ancestor."""
+        table = self.keys if key else self.values
+        while trail not in table and trail:
+            trail = trail[:-1]
+        return table.get(trail, (1, 1))
+
+
+class _Walker:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.tree = Tree(None)
+        self.seen: set[int] = set()
+
+    def fail(self, node: Node, message: str, trail: Trail) -> FlowError:
+        mark = node.start_mark
+        return FlowError([Problem(self.path, mark.line + 1, mark.column + 1, message, trail)])
+
+    def value(self, node: Node, trail: Trail) -> Any:
+        if getattr(node, "anchor", None) or id(node) in self.seen:
+            raise self.fail(node, "anchors and aliases (&name, *name) are not allowed", trail)
+        self.seen.add(id(node))
+        if _tag(node) not in _ALLOWED_TAGS:
+            raise self.fail(node, f"the tag !!{_tag(node)} is not allowed in flow files", trail)
+        if len(trail) > MAX_DEPTH:
+            raise self.fail(node, f"nested deeper than {MAX_DEPTH} levels", trail)
+        self.tree.values[trail] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, MappingNode):
+            return self.mapping(node, trail)
+        if isinstance(node, SequenceNode):
+            return [self.value(item, (*trail, i)) for i, item in enumerate(node.value)]
+        return self.scalar(node, trail)
+
+    def mapping(self, node: MappingNode, trail: Trail) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise self.fail(
+                    key_node, "a key must be a plain value, not a list or mapping", trail
+                )
+            key = str(key_node.value)
+            if _tag(key_node) == "merge":
+                raise self.fail(key_node, "merge keys (<<) are not allowed in flow files", trail)
+            if key in result:
+                line, col = self.tree.keys[(*trail, key)]
+                raise self.fail(
+                    key_node, f"duplicate key '{key}' (first at line {line}:{col})", trail
+                )
+            mark = key_node.start_mark
+            self.tree.keys[(*trail, key)] = (mark.line + 1, mark.column + 1)
+            result[key] = self.value(value_node, (*trail, key))
+        return result
+
+    def scalar(self, node: Node, trail: Trail) -> Any:
+        tag, text = _tag(node), str(node.value)
+        if tag in ("str", "timestamp"):
+            return text
+        if tag == "null":
+            return None
+        if tag == "bool":
+            return text.lower() == "true"
+        if tag == "int":
+            return int(text.replace("_", ""), 0)
+        return _float(text) if tag == "float" else text
+
+
+def _tag(node: Node) -> str:
+    tag = str(getattr(node.tag, "value", node.tag))
+    return tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+
+
+def _float(text: str) -> float:
+    lowered = text.lower().lstrip("+")
+    if lowered in (".inf", "-.inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    return math.nan if lowered == ".nan" else float(text)
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def parse(text: str, path: str) -> Tree:
+    """Parse YAML text into a `Tree`; every failure is a `FlowError` with a position."""
+    try:
+        root = YAML(typ="rt").compose(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(str(part) for part in (error.context, error.problem) if part)
+        raise FlowError([Problem(path, line, col, f"YAML syntax error: {message}")]) from None
+    except ReaderError as error:
+        line, col = _line_col(text, error.position)
+        char = error.character
+        reason = f"character {chr(char) if isinstance(char, int) else char!r} is not allowed"
+        raise FlowError([Problem(path, line, col, reason)]) from None
+    except (YAMLError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise FlowError([Problem(path, 1, 1, f"YAML error: {reason.splitlines()[0]}")]) from None
+    if root is None:
+        raise FlowError([Problem(path, 1, 1, "the file is empty")])
+    walker = _Walker(path)
+    walker.tree.data = walker.value(root, ())
+    return walker.tree
+
+
+def read(path: str) -> Tree:
+    """Read and parse a YAML file, refusing what is too big or is not UTF-8 text."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise FlowError([Problem(path, 0, 0, f"cannot read: {error.strerror}")]) from None
+    if len(raw) > MAX_BYTES:
+        raise FlowError([Problem(path, 1, 1, f"larger than {MAX_BYTES} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start].decode("utf-8")
+        line, col = _line_col(before, len(before))
+        raise FlowError([Problem(path, line, col, "not UTF-8 text")]) from None
+    return parse(text, path)

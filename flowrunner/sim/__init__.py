@@ -1,0 +1,1 @@
+"""A simulated Asterisk and a virtual clock: the real engine, with no network and no waiting."""

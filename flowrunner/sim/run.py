@@ -1,0 +1,96 @@
+"""Run one simulated call through the real dispatcher, on virtual time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..engine.dispatcher import Dispatcher
+from ..engine.machine import CompiledFlow
+from .asterisk import SentRequest, SimChannel, SimulatedAsterisk
+from .clock import VirtualClock
+
+LONGEST_CALL = 4 * 3600.0  # a flow that never ends is stopped here
+
+
+@dataclass(frozen=True)
+class Happening:
+    """One thing in a call's timeline: what the caller did, or what the engine recorded."""
+
+    at: float
+    kind: str  # caller, start, event, transition, action, end, error
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallerStep:
+    """Something the caller does at a virtual time: hang up, or press a DTMF digit."""
+
+    at: float
+    what: str  # "hangup" or "dtmf"
+    digit: str = ""
+
+
+@dataclass
+class SimResult:
+    timeline: list[Happening]
+    sent: list[SentRequest]
+    final_state: str
+    ended: bool
+    duration: float
+
+
+class _Recorder:
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.timeline: list[Happening] = []
+        self.final_state = ""
+        self.ended = False
+
+    def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
+        self.timeline.append(Happening(self.clock.now(), kind, message, fields))
+        if kind == "end":
+            self.ended, self.final_state = True, str(fields.get("state", ""))
+
+
+def simulate(
+    compiled: CompiledFlow,
+    caller: list[CallerStep] | None = None,
+    *,
+    channel: SimChannel | None = None,
+    failures: dict[str, int] | None = None,
+    until: float = LONGEST_CALL,
+) -> SimResult:
+    clock = VirtualClock()
+    asterisk = SimulatedAsterisk(clock, channel or SimChannel(), compiled.flow.app, failures)
+    recorder = _Recorder(clock)
+    dispatcher = Dispatcher([compiled], asterisk, clock, recorder)
+    for step in caller or []:
+        _schedule(asterisk, recorder, step)
+    asterisk.start()
+    while True:
+        for event in asterisk.take_due(clock.now()):
+            dispatcher.post(event)
+        dispatcher.drain()
+        dispatcher.fire_due_timers()
+        dispatcher.drain()
+        due = (dispatcher.timers.next_due(), asterisk.events.next_due())
+        upcoming = [t for t in due if t is not None]
+        if not dispatcher.calls or not upcoming or min(upcoming) > until:
+            break
+        clock.advance_to(min(upcoming))
+    if not recorder.ended:
+        recorder.final_state = next(iter(dispatcher.calls.values())).current
+    timeline = sorted(recorder.timeline, key=lambda happening: happening.at)
+    return SimResult(timeline, asterisk.sent, recorder.final_state, recorder.ended, clock.now())
+
+
+def _schedule(asterisk: SimulatedAsterisk, recorder: _Recorder, step: CallerStep) -> None:
+    if step.what == "hangup":
+        asterisk.caller_hangs_up(step.at)
+        message = "caller hangs up"
+    else:
+        asterisk.dtmf(step.at, step.digit)
+        message = f"caller presses {step.digit}"
+    recorder.timeline.append(Happening(step.at, "caller", message))
