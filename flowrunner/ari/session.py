@@ -50,14 +50,18 @@ class AriConfig:
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         query = "app=" + ",".join(quote(app) for app in self.apps) + "&subscribeAll=false"
-        return urlunsplit((scheme, parts.netloc, "/ari/events", query, ""))
+        return urlunsplit((scheme, _host(parts.netloc), "/ari/events", query, ""))
 
     @property
     def safe_url(self) -> str:
         """The URL for logs: never any credentials."""
         parts = urlsplit(self.url)
-        host = parts.netloc.rsplit("@", 1)[-1]
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+        return urlunsplit((parts.scheme, _host(parts.netloc), parts.path, "", ""))
+
+
+def _host(netloc: str) -> str:
+    """`user:password@host:port` -> `host:port`: credentials travel in a header only."""
+    return netloc.rsplit("@", 1)[-1]
 
 
 def backoff(attempt: int, rng: random.Random | None = None) -> float:
@@ -139,7 +143,7 @@ class SwitchingTransport:
 class AriSession:
     def __init__(self, config: AriConfig) -> None:
         self.config = config
-        self.http = HttpTransport(config.url, config.user, config.password)
+        self.http = HttpTransport(config.safe_url, config.user, config.password)
         self.rest = WebSocketRest()
         self.transport = SwitchingTransport(self.rest, self.http)
         self.stopping = threading.Event()
