@@ -28,6 +28,9 @@ def build_parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentPa
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     _validate(verbs)
     _serve(verbs, environ)
+    _test(verbs)
+    _simulate(verbs)
+    _graph(verbs)
     _schema(verbs)
     return parser
 
@@ -94,9 +97,74 @@ def _serve(
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
 
 
+def _test(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = verbs.add_parser(
+        "test",
+        help="run flow tests on simulated calls",
+        description=(
+            "Run the cases in NAME.test.yaml files against NAME.yaml on a simulated call and a "
+            "virtual clock: no Asterisk, no waiting. Exit 1 if any case fails."
+        ),
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        default=["flows"],
+        metavar="PATH",
+        help="test files or directories (default: flows)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "github"],
+        default="text",
+        help="text (default), or text plus GitHub Actions annotations",
+    )
+
+
+def _simulate(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = verbs.add_parser(
+        "simulate",
+        help="print one simulated call's timeline",
+        description=(
+            "Run one call through FLOW on a simulated Asterisk and print what happens, when."
+        ),
+    )
+    p.add_argument("flow", metavar="FLOW")
+    p.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="'TIME WHAT'",
+        help="what the caller does: '1s hangup' or '3.2s dtmf 1' (repeatable)",
+    )
+    p.add_argument(
+        "--fail",
+        action="append",
+        default=[],
+        metavar="ACTION=STATUS",
+        help="the first request of ACTION gets STATUS, e.g. answer=404 (repeatable)",
+    )
+
+
+def _graph(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = verbs.add_parser("graph", help="draw a flow as a diagram")
+    p.add_argument("flow", metavar="FLOW")
+    p.add_argument(
+        "--format",
+        choices=["mermaid", "dot"],
+        default="mermaid",
+        help="mermaid (default; renders on GitHub) or dot (Graphviz)",
+    )
+
+
 def _schema(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = verbs.add_parser("schema", help="print the JSON Schema of flow files")
-    p.add_argument("--kind", choices=["flow"], default="flow", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--kind",
+        choices=["flow", "flow-test"],
+        default="flow",
+        help="flow (default) or flow-test, the schema of NAME.test.yaml files",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from .errors import Problem, Trail
 from .yamltree import Tree
@@ -39,7 +41,12 @@ def schema_document(name: str = "flow") -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(schema_document(name))
+    # Test files refer to the flow schema's definitions (action names) by its $id.
+    flow = schema_document("flow")
+    registry: Registry[Any] = Registry().with_resource(
+        flow["$id"], DRAFT202012.create_resource(flow)
+    )
+    return Draft202012Validator(schema_document(name), registry=registry)
 
 
 @cache

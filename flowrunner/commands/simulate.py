@@ -1,0 +1,37 @@
+"""`flowrunner simulate FLOW`: print the timeline of one simulated call, on virtual time."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..engine.machine import compile_flow
+from ..flow import FlowError, load_flow
+from ..flowtest.cases import caller_step
+from ..sim.run import simulate
+from .validate import report
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        compiled = compile_flow(load_flow(args.flow))
+        caller = [caller_step(text) for text in args.event]
+        failures = dict(_failure(text) for text in args.fail)
+    except FlowError as error:
+        report(error.problems, "text")
+        return 1
+    except ValueError as error:
+        print(f"flowrunner simulate: {error}")
+        return 2
+    result = simulate(compiled, caller, failures=failures)
+    for happening in result.timeline:
+        print(f"{happening.at:9.3f}s  {happening.kind:<10}  {happening.message}")
+    ended = "ended" if result.ended else "still running"
+    print(f"call {ended} in state {result.final_state} after {result.duration:g}s")
+    return 0
+
+
+def _failure(text: str) -> tuple[str, int]:
+    action, _, status = text.partition("=")
+    if not status.isdigit():
+        raise ValueError(f"--fail wants ACTION=STATUS, e.g. answer=404; got '{text}'")
+    return action, int(status)

@@ -1,0 +1,56 @@
+"""`flowrunner test [PATH...]`: run flow tests (NAME.test.yaml) on simulated calls."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..engine.machine import CompiledFlow, compile_flow
+from ..flow import FlowError, Problem, load_flow
+from ..flowtest.cases import TestFile, load_test_file
+from ..flowtest.runner import CaseResult, run_case
+from .validate import report
+
+
+def test_files(paths: list[str]) -> Iterator[str]:
+    for path in paths:
+        if Path(path).is_dir():
+            for pattern in ("*.test.yaml", "*.test.yml"):
+                yield from (str(p) for p in sorted(Path(path).rglob(pattern)))
+        else:
+            yield path
+
+
+def main(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    results: list[tuple[TestFile, CaseResult]] = []
+    problems: list[Problem] = []
+    for path in test_files(args.paths):
+        try:
+            test_file = load_test_file(path)
+            compiled = compile_flow(load_flow(test_file.flow_path))
+        except FlowError as error:
+            problems.extend(error.problems)
+            continue
+        results += [(test_file, r) for r in _run(test_file, compiled, args.format)]
+    report(problems, "github" if args.format == "github" else "text")
+    passed = sum(r.passed for _, r in results)
+    failed = len(results) - passed
+    seconds = time.perf_counter() - started
+    errors = f", {len(problems)} error(s)" if problems else ""
+    print(f"{passed} passed, {failed} failed{errors} in {seconds:.3f}s")
+    return 1 if failed or problems or not results else 0
+
+
+def _run(test_file: TestFile, compiled: CompiledFlow, fmt: str) -> Iterator[CaseResult]:
+    for case in test_file.cases:
+        result = run_case(compiled, case)
+        print(f"{test_file.path}::{case.name} {'PASSED' if result.passed else 'FAILED'}")
+        for line in result.failures:
+            print(f"    {line}")
+        if fmt == "github" and not result.passed:
+            message = f"{case.name}: " + "%0A".join(result.failures)
+            print(f"::error file={test_file.path},line={case.line}::{message}")
+        yield result

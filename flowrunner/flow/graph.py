@@ -1,0 +1,41 @@
+"""Draw a flow as a Mermaid state diagram or a Graphviz dot graph, in the flow's own words."""
+
+from __future__ import annotations
+
+from .model import Flow, State
+
+
+def _edges(flow: Flow, state: State) -> list[tuple[str, str]]:
+    """(target, label) for a state's timers and transitions, flow-wide ones included."""
+    edges = [(timer.target, f"after {timer.text}") for timer in state.timers]
+    return edges + [(t.target, t.event) for t in flow.transitions_of(state)]
+
+
+def _actions(state: State) -> str:
+    return ", ".join(action.name for action in state.actions)
+
+
+def mermaid(flow: Flow) -> str:
+    lines = ["stateDiagram-v2", f"    [*] --> {flow.initial}"]
+    for state in flow.states.values():
+        if state.actions:
+            lines.append(f"    {state.name} : do {_actions(state)}")
+        lines += [
+            f"    {state.name} --> {target} : {label}" for target, label in _edges(flow, state)
+        ]
+        if state.final:
+            lines.append(f"    {state.name} --> [*]")
+    return "\n".join(lines)
+
+
+def dot(flow: Flow) -> str:
+    lines = [f'digraph "{flow.app}" {{', "    rankdir=LR;", "    start [shape=point];"]
+    for state in flow.states.values():
+        label = state.name + (f"\\ndo {_actions(state)}" if state.actions else "")
+        shape = "doublecircle" if state.final else "box"
+        lines.append(f'    {state.name} [label="{label}", shape={shape}];')
+    lines.append(f"    start -> {flow.initial};")
+    for state in flow.states.values():
+        for target, label in _edges(flow, state):
+            lines.append(f'    {state.name} -> {target} [label="{label}"];')
+    return "\n".join([*lines, "}"])

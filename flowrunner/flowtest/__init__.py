@@ -1,0 +1,1 @@
+"""Flow tests: `NAME.test.yaml` cases run on a simulated call, on virtual time."""

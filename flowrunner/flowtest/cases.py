@@ -1,0 +1,93 @@
+"""Load a flow test file into typed cases, with `path:line:col` errors like flow files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..flow import schema, yamltree
+from ..flow.durations import parse_duration
+from ..flow.errors import FlowError, Problem
+from ..sim.asterisk import SimChannel
+from ..sim.run import CallerStep
+
+
+@dataclass(frozen=True)
+class Expected:
+    actions: tuple[tuple[float, str], ...] | None = None  # (seconds, action), in order
+    within: float = 0.0
+    state: str | None = None
+    ended: bool | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    line: int
+    channel: SimChannel
+    caller: tuple[CallerStep, ...] = ()
+    failures: dict[str, int] = field(default_factory=dict)
+    expect: Expected = Expected()
+
+
+@dataclass(frozen=True)
+class TestFile:
+    path: str
+    flow_path: str
+    cases: tuple[Case, ...]
+
+
+def load_test_file(path: str) -> TestFile:
+    tree = yamltree.read(path)
+    if not isinstance(tree.data, dict):
+        raise FlowError([Problem(path, 1, 1, "a test file must be a mapping with 'tests'")])
+    problems = schema.check(tree, path, "flow-test")
+    if problems:
+        raise FlowError(problems)
+    data = tree.data
+    default_flow = Path(path).name.replace(".test.", ".")
+    flow_path = str(Path(path).parent / data.get("flow", default_flow))
+    cases = tuple(_case(item, tree.where(("tests", i))[0]) for i, item in enumerate(data["tests"]))
+    return TestFile(path, flow_path, cases)
+
+
+def _case(item: dict[str, Any], line: int) -> Case:
+    call = item.get("call", {})
+    channel = SimChannel(
+        name=call.get("channel", SimChannel.name),
+        caller_number=call.get("caller_number", ""),
+        caller_name=call.get("caller_name", ""),
+        exten=call.get("extension", SimChannel.exten),
+        args=list(call.get("args", [])),
+    )
+    expect = item["expect"]
+    actions = expect.get("actions")
+    return Case(
+        name=item["name"],
+        line=line,
+        channel=channel,
+        caller=tuple(caller_step(text) for text in item.get("caller", [])),
+        failures=dict(item.get("ari", {})),
+        expect=Expected(
+            actions=None if actions is None else tuple(_timed(text) for text in actions),
+            within=parse_duration(expect["within"]) if "within" in expect else 0.0,
+            state=expect.get("state"),
+            ended=expect.get("ended"),
+        ),
+    )
+
+
+def caller_step(text: str) -> CallerStep:
+    """'1s hangup' or '3.2s dtmf 1' (the schema has checked the shape)."""
+    at, what, *digit = text.split()
+    return CallerStep(_seconds(at), what, digit[0] if digit else "")
+
+
+def _timed(text: str) -> tuple[float, str]:
+    at, action = text.split()
+    return _seconds(at), action
+
+
+def _seconds(text: str) -> float:
+    return parse_duration(text, allow_zero=True)

@@ -1,0 +1,64 @@
+"""Run flow test cases on the simulator and compare what happened with what was expected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..engine.machine import CompiledFlow
+from ..sim.run import SimResult, simulate
+from .cases import Case, Expected
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: Case
+    failures: tuple[str, ...]  # empty when the case passed; else lines explaining why
+    result: SimResult
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def run_case(compiled: CompiledFlow, case: Case) -> CaseResult:
+    result = simulate(compiled, list(case.caller), channel=case.channel, failures=case.failures)
+    return CaseResult(case, tuple(_compare(case.expect, result)), result)
+
+
+def _compare(expect: Expected, result: SimResult) -> list[str]:
+    problems = []
+    actual = [(sent.at, sent.action) for sent in result.sent]
+    if expect.actions is not None and not _same(expect.actions, actual, expect.within):
+        problems += ["actions differ (- expected, + actual):", *_diff(expect.actions, actual)]
+    if expect.state is not None and expect.state != result.final_state:
+        problems.append(f"state: expected {expect.state}, got {result.final_state}")
+    if expect.ended is not None and expect.ended != result.ended:
+        problems.append(f"ended: expected {expect.ended}, got {result.ended}")
+    return problems
+
+
+def _same(
+    expected: tuple[tuple[float, str], ...], actual: list[tuple[float, str]], within: float
+) -> bool:
+    return len(expected) == len(actual) and all(
+        e_name == a_name and abs(e_at - a_at) <= within + 1e-9
+        for (e_at, e_name), (a_at, a_name) in zip(expected, actual, strict=True)
+    )
+
+
+def _diff(expected: tuple[tuple[float, str], ...], actual: list[tuple[float, str]]) -> list[str]:
+    """Line up both timelines by position, marking the lines that differ."""
+    lines = []
+    for i in range(max(len(expected), len(actual))):
+        e = _line(expected[i]) if i < len(expected) else None
+        a = _line(actual[i]) if i < len(actual) else None
+        if e == a:
+            lines.append(f"    {e}")
+            continue
+        lines += [f"  - {e}"] if e else []
+        lines += [f"  + {a}"] if a else []
+    return lines
+
+
+def _line(entry: tuple[float, str]) -> str:
+    return f"{entry[0]:g}s {entry[1]}"

@@ -1,0 +1,80 @@
+"""The tester is tested: a flow change that breaks a case makes it fail, naming the case."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flowrunner.cli import main
+
+REPO = Path(__file__).parents[3]
+
+
+@pytest.fixture
+def flows(tmp_path: Path) -> Path:
+    for name in ("channel-state.yaml", "channel-state.test.yaml"):
+        shutil.copy(REPO / "flows" / name, tmp_path / name)
+    return tmp_path
+
+
+def test_the_shipped_flow_tests_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", str(REPO / "flows")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("4 passed, 0 failed in ")
+
+
+def test_changing_the_answer_delay_fails_and_names_the_case(
+    flows: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flow = flows / "channel-state.yaml"
+    flow.write_text(flow.read_text().replace("2s: answered", "3s: answered"))
+    assert main(["test", str(flows)]) == 1
+    out = capsys.readouterr().out
+    assert "::a normal call rings, is answered at 2 s and hung up at 6 s FAILED" in out
+    assert "  - 2s answer\n      + 3s answer" in out
+    assert out.splitlines()[-1].startswith("1 passed, 3 failed")
+
+
+def test_a_tolerance_admits_small_differences(flows: Path) -> None:
+    tests = flows / "channel-state.test.yaml"
+    text = tests.read_text().replace("        - 6s hangup\n", "        - 6.04s hangup\n", 1)
+    tests.write_text(text)
+    assert main(["test", str(flows)]) == 1
+    tests.write_text(
+        text.replace("      state: ended\n", "      within: 50ms\n      state: ended\n", 1)
+    )
+    assert main(["test", str(flows)]) == 0
+
+
+def test_github_format_points_at_the_failing_case(
+    flows: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tests = flows / "channel-state.test.yaml"
+    tests.write_text(tests.read_text().replace("[0s ring]", "[0s ring, 2s answer]"))
+    assert main(["test", "--format", "github", str(flows)]) == 1
+    line = next(n for n, text in enumerate(tests.read_text().splitlines(), 1) if "at 1 s" in text)
+    assert (
+        f"::error file={tests},line={line}::the caller hangs up at 1 s" in capsys.readouterr().out
+    )
+
+
+def test_a_broken_test_file_is_reported_with_its_position(
+    flows: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tests = flows / "channel-state.test.yaml"
+    tests.write_text(tests.read_text().replace("1s hangup", "1s hangs-up"))
+    assert main(["test", str(flows)]) == 1
+    assert (
+        f"{tests}:22:9: tests[1].caller[0]: '1s hangs-up' is not valid" in capsys.readouterr().out
+    )
+
+
+def test_graph_and_simulate_speak_the_flows_language(capsys: pytest.CaptureFixture[str]) -> None:
+    flow = str(REPO / "flows" / "channel-state.yaml")
+    assert main(["graph", flow]) == 0
+    assert "    ringing --> answered : after 2s" in capsys.readouterr().out
+    assert main(["simulate", flow, "--event", "1s hangup", "--fail", "ring=500"]) == 0
+    out = capsys.readouterr().out
+    assert "ring failed: 500" in out
+    assert out.splitlines()[-1] == "call ended in state ringing after 0s"
