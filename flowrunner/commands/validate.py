@@ -13,14 +13,13 @@ from ..flow import FlowError, Problem, load_flow
 def flow_files(paths: list[str]) -> Iterator[str]:
     """Each path, or each flow file (*.yaml, *.yml, but not *.test.yaml) in a directory."""
     for path in paths:
-        if Path(path).is_dir():
-            for child in sorted(Path(path).rglob("*")):
-                if child.suffix in (".yaml", ".yml") and not child.name.endswith(
-                    (".test.yaml", ".test.yml")
-                ):
-                    yield str(child)
-        else:
+        if not Path(path).is_dir():
             yield path
+            continue
+        for child in sorted(Path(path).rglob("*.y*ml")):
+            hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+            if child.suffix in (".yaml", ".yml") and not hidden and ".test." not in child.name:
+                yield str(child)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -31,6 +30,9 @@ def main(args: argparse.Namespace) -> int:
             load_flow(path)
         except FlowError as error:
             problems.extend(error.problems)
+    if not files:
+        print("no flow files (*.yaml) found in: " + " ".join(args.paths))
+        return 1
     report(problems, args.format)
     if args.format == "text" and not problems:
         print(f"{len(files)} flow file(s) valid")
@@ -60,5 +62,12 @@ def report(problems: list[Problem], fmt: str) -> None:
 
 
 def github_annotation(problem: Problem) -> str:
-    message = str(problem).split(": ", 1)[1].replace("%", "%25").replace("\n", "%0A")
-    return f"::error file={problem.path},line={problem.line},col={problem.col}::{message}"
+    """A GitHub Actions workflow command, escaped as the runner expects."""
+    file = _escape(problem.path, ":,")
+    where = f"file={file},line={problem.line},col={problem.col}" if problem.line else f"file={file}"
+    return f"::error {where}::{_escape(problem.describe())}"
+
+
+def _escape(text: str, extra: str = "") -> str:
+    table = {"%": "%25", "\r": "%0D", "\n": "%0A", ":": "%3A", ",": "%2C"}
+    return "".join(table[c] if c in "%\r\n" + extra else c for c in text)

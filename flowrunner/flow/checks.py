@@ -5,15 +5,26 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 
 from statemachine import StateChart
+from statemachine.io import create_machine_class_from_definition
 
 from .errors import Problem
 from .model import Flow, Where
 
-# State names become attributes of the generated machine class: they must not shadow its API.
-_RESERVED = {name for name in dir(StateChart) if not name.startswith("_")}
 _TIMER_EVENT = re.compile(r"^after_[0-9]+ms$")
+
+
+@cache
+def _reserved() -> frozenset[str]:
+    """State names become attributes of each call's machine: they must not shadow its API,
+    neither the class's nor what python-statemachine sets on every instance."""
+    probe = create_machine_class_from_definition(
+        "Probe", {"a": {"initial": True, "on": {"go": [{"target": "b"}]}}, "b": {"final": True}}
+    )()
+    names = set(dir(StateChart)) | set(vars(probe)) | set(dir(probe))
+    return frozenset(name for name in names if not name.startswith("_")) - {"a", "b", "go"}
 
 
 def check(flow: Flow) -> list[Problem]:
@@ -43,7 +54,7 @@ def _unknown(flow: Flow, name: str) -> str:
 
 def _names(flow: Flow) -> Iterator[Problem]:
     for state in flow.states.values():
-        if state.name in _RESERVED or _TIMER_EVENT.match(state.name):
+        if state.name in _reserved() or _TIMER_EVENT.match(state.name):
             yield _at(flow, state.where, f"'{state.name}' is a reserved name; rename the state")
 
 

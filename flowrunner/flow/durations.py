@@ -17,6 +17,8 @@ def parse_duration(text: str, *, allow_zero: bool = False) -> float:
     seconds = float(match.group(1)) * _SCALE[match.group(2)]
     if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(f"bad duration '{text}': it must be longer than 0")
+    if 0 < seconds < 0.001:
+        raise ValueError(f"bad duration '{text}': it must be at least 1ms")
     if seconds > LONGEST:
         raise ValueError(f"bad duration '{text}': it must be at most 24h")
     return seconds

@@ -27,8 +27,12 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.col}" if self.line else self.path
+        return f"{where}: {self.describe()}"
+
+    def describe(self) -> str:
+        """The problem without its location: `key.trail: message`."""
         key = format_trail(self.trail)
-        return f"{where}: {key}: {self.message}" if key else f"{where}: {self.message}"
+        return f"{key}: {self.message}" if key else self.message
 
 
 class FlowError(Exception):

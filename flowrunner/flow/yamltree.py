@@ -57,10 +57,11 @@ class _Walker:
             raise self.fail(node, "anchors and aliases (&name, *name) are not allowed", trail)
         self.seen.add(id(node))
         if _tag(node) not in _ALLOWED_TAGS:
-            raise self.fail(node, f"the tag !!{_tag(node)} is not allowed in flow files", trail)
+            raise self.fail(node, f"the tag {_shown(node)} is not allowed in flow files", trail)
         if len(trail) > MAX_DEPTH:
             raise self.fail(node, f"nested deeper than {MAX_DEPTH} levels", trail)
-        self.tree.values[trail] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if trail not in self.tree.values:  # an empty value was placed at its key already
+            self.tree.values[trail] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, MappingNode):
             return self.mapping(node, trail)
         if isinstance(node, SequenceNode):
@@ -84,25 +85,39 @@ class _Walker:
                 )
             mark = key_node.start_mark
             self.tree.keys[(*trail, key)] = (mark.line + 1, mark.column + 1)
+            if _tag(value_node) == "null" and not value_node.value:
+                # An empty value has no text of its own: ruamel marks the next token. Point at
+                # the key, which is on the line the author looks at.
+                self.tree.values[(*trail, key)] = self.tree.keys[(*trail, key)]
             result[key] = self.value(value_node, (*trail, key))
         return result
 
     def scalar(self, node: Node, trail: Trail) -> Any:
+        """YAML 1.2 core schema values; what only YAML 1.1 would convert stays text."""
         tag, text = _tag(node), str(node.value)
-        if tag in ("str", "timestamp"):
-            return text
-        if tag == "null":
-            return None
-        if tag == "bool":
-            return text.lower() == "true"
-        if tag == "int":
-            return int(text.replace("_", ""), 0)
-        return _float(text) if tag == "float" else text
+        try:
+            return _CONVERT.get(tag, str)(text)
+        except ValueError:
+            raise self.fail(node, f"'{text}' is not a valid {tag}", trail) from None
 
 
 def _tag(node: Node) -> str:
     tag = str(getattr(node.tag, "value", node.tag))
     return tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+
+
+def _shown(node: Node) -> str:
+    """A tag as written: `!!python/object` for core tags, `!Ref` for local ones."""
+    tag = str(getattr(node.tag, "value", node.tag))
+    return "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
+
+
+def _int(text: str) -> int:
+    digits = text.replace("_", "")
+    prefix = digits[:2].lower()
+    if prefix in ("0x", "0o"):
+        return int(digits[2:], 16 if prefix == "0x" else 8)
+    return int(digits, 10)  # leading zeros are decimal: 0612345678 is a number, not octal
 
 
 def _float(text: str) -> float:
@@ -112,6 +127,34 @@ def _float(text: str) -> float:
     return math.nan if lowered == ".nan" else float(text)
 
 
+def _bool(text: str) -> bool | str:
+    # `yes`/`no`/`on`/`off` are booleans only in YAML 1.1: keep them as text, as 1.2 does.
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+_CONVERT: dict[str, Any] = {"null": lambda text: None, "bool": _bool, "int": _int, "float": _float}
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where bracket nesting first passes MAX_DEPTH, found before parsing: the YAML library's
+    cost grows with nesting on one line, so a deep `[[[…` would take minutes to refuse."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth, quote = 0, ""
+    for offset, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return _line_col(text, offset)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
 def _line_col(text: str, offset: int) -> tuple[int, int]:
     line_start = text.rfind("\n", 0, offset) + 1
     return text.count("\n", 0, offset) + 1, offset - line_start + 1
@@ -119,6 +162,9 @@ def _line_col(text: str, offset: int) -> tuple[int, int]:
 
 def parse(text: str, path: str) -> Tree:
     """Parse YAML text into a `Tree`; every failure is a `FlowError` with a position."""
+    deep = _too_deep(text)
+    if deep:
+        raise FlowError([Problem(path, *deep, f"nested deeper than {MAX_DEPTH} levels")])
     try:
         root = YAML(typ="rt").compose(text)
     except MarkedYAMLError as error:

@@ -1,0 +1,160 @@
+"""load_flow: a file in, a typed Flow out, or every problem at its position."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flowrunner.flow import Action, FlowError, Timer, Transition, load_flow
+from flowrunner.flow.model import Where
+
+REPO = Path(__file__).parents[3]
+REFERENCE = str(REPO / "flows" / "channel-state.yaml")
+
+
+def write(tmp_path: Path, text: str, name: str = "flow.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return str(path)
+
+
+def problems(path: str) -> list[str]:
+    with pytest.raises(FlowError) as caught:
+        load_flow(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_the_reference_flow_loads() -> None:
+    flow = load_flow(REFERENCE)
+    assert (flow.app, flow.initial) == ("channel-state", "ringing")
+    assert flow.description == "Ring, answer after 2 s with silence, hang up 4 s later."
+    assert list(flow.states) == ["ringing", "answered", "hanging_up", "ended"]
+    assert flow.everywhere == (
+        Transition("StasisEnd", "ended", Where(12, 14, ("on", "StasisEnd"))),
+    )
+    assert flow.initial_where == Where(9, 10, ("initial",))
+
+
+def test_the_reference_flow_keeps_where_each_thing_is_written() -> None:
+    ringing = load_flow(REFERENCE).states["ringing"]
+    assert ringing.where == Where(15, 3, ("states", "ringing"))
+    assert ringing.actions == (Action("ring", {}, Where(16, 10, ("states", "ringing", "do", 0))),)
+    assert ringing.timers == (
+        Timer(2.0, "2s", "answered", Where(18, 7, ("states", "ringing", "after", "2s"))),
+    )
+    assert ringing.timers[0].event == "after_2000ms"
+
+
+def test_the_reference_flow_states_and_their_roles() -> None:
+    states = load_flow(REFERENCE).states
+    assert [a.name for a in states["answered"].actions] == ["answer", "start_silence"]
+    assert [s.name for s in states.values() if s.final] == ["ended"]
+    assert states["hanging_up"].moves == ()
+
+
+def test_actions_keep_their_parameters(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        app: demo
+        initial: start
+        states:
+          start:
+            do:
+              - answer:
+              - play: {media: [sound:hello, sound:bye], lang: en}
+              - hangup: {reason: busy}
+            on:
+              StasisEnd: done
+          done:
+            final: true
+        """,
+    )
+    actions = load_flow(path).states["start"].actions
+    assert [(a.name, dict(a.params)) for a in actions] == [
+        ("answer", {}),
+        ("play", {"media": ["sound:hello", "sound:bye"], "lang": "en"}),
+        ("hangup", {"reason": "busy"}),
+    ]
+    assert actions[1].where == Where(8, 9, ("states", "start", "do", 1))
+
+
+@pytest.mark.parametrize("name", ["no", "yes", "on", "off", "y", "n"])
+def test_a_state_named_like_a_yaml_1_1_boolean_keeps_its_name(tmp_path: Path, name: str) -> None:
+    path = write(
+        tmp_path,
+        f"""\
+        version: 1
+        app: demo
+        initial: {name}
+        states:
+          {name}:
+            on:
+              StasisEnd: off_hook
+          off_hook:
+            final: true
+        """,
+    )
+    flow = load_flow(path)
+    assert flow.initial == name
+    assert list(flow.states) == [name, "off_hook"]
+    assert flow.states[name].transitions[0].event == "StasisEnd"
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just text\n", "42\n", "---\n"])
+def test_a_flow_must_be_a_mapping(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    assert problems(path) == [f"{path}:1:1: a flow must be a mapping (app, initial, states)"]
+
+
+def test_yaml_problems_come_out_of_load_flow(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\napp: demo\napp: again\n")
+    assert problems(path) == [f"{path}:3:1: duplicate key 'app' (first at line 2:1)"]
+
+
+def test_schema_problems_stop_before_the_semantic_checks(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        app: demo
+        initial: nowhere
+        states:
+          start:
+            final: maybe
+        """,
+    )
+    assert problems(path) == [f"{path}:6:12: states.start.final: expected boolean, got text"]
+
+
+def test_duration_and_semantic_problems_come_together_in_file_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        app: demo
+        initial: start
+        states:
+          start:
+            after:
+              0s: done
+            on:
+              StasisEnd: done
+          lonely:
+            final: true
+          done:
+            final: true
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:7:7: states.start.after: bad duration '0s': it must be longer than 0",
+        f"{path}:10:3: states.lonely: unreachable: no transition leads to this state",
+    ]
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "nope.yaml")
+    assert problems(path) == [f"{path}: cannot read: No such file or directory"]

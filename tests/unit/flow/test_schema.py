@@ -1,0 +1,218 @@
+"""schema: JSON Schema violations as sentences at the position of the offending key or value."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flowrunner.flow.schema import action_routes, check, schema_document
+from flowrunner.flow.yamltree import parse, read
+
+REPO = Path(__file__).parents[3]
+PATH = "flow.yaml"
+
+# One flow with a slot for each value the tests below get wrong, one at a time.
+TEMPLATE = """\
+version: 1
+app: {app}
+initial: start
+states:
+  start:
+    do: {do}
+    on:
+      {event}: {target}
+    after:
+      {after}: done
+  {done}:
+    final: {final}
+"""
+GOOD = {
+    "app": "demo",
+    "do": "[answer]",
+    "event": "StasisEnd",
+    "target": "done",
+    "after": "2s",
+    "done": "done",
+    "final": "true",
+}
+
+
+def problems(text: str) -> list[str]:
+    tree = parse(textwrap.dedent(text), PATH)
+    return [str(p) for p in check(tree, PATH)]
+
+
+def flow_with(**changes: str) -> list[str]:
+    """The schema problems of TEMPLATE with some of its slots changed."""
+    return problems(TEMPLATE.format(**{**GOOD, **changes}))
+
+
+def test_the_template_and_the_reference_flow_are_valid() -> None:
+    assert flow_with() == []
+    reference = str(REPO / "flows" / "channel-state.yaml")
+    assert check(read(reference), reference) == []
+
+
+def test_an_unknown_top_level_key_suggests_the_closest() -> None:
+    found = problems(TEMPLATE.format(**GOOD) + "statse: {}\n")
+    assert found == [f"{PATH}:13:1: unknown key 'statse'; did you mean 'states'?"]
+
+
+def test_an_unknown_key_with_nothing_close_lists_the_keys() -> None:
+    found = problems(TEMPLATE.format(**GOOD) + "colour: blue\n")
+    assert found == [
+        f"{PATH}:13:1: unknown key 'colour'; "
+        "expected one of: version, app, description, initial, on, states"
+    ]
+
+
+@pytest.mark.parametrize(("event", "meant"), [("StasisEnded", "StasisEnd"), ("DTMF", None)])
+def test_an_unknown_event_points_at_the_event_key(event: str, meant: str | None) -> None:
+    (found,) = flow_with(event=event)
+    assert found.startswith(f"{PATH}:8:7: states.start.on: unknown key '{event}'")
+    if meant:
+        assert found.endswith(f"; did you mean '{meant}'?")
+    else:  # 22 events: few enough to list
+        assert "; expected one of: ChannelStateChange, ChannelDtmfReceived, " in found
+
+
+def test_an_unknown_event_in_the_top_level_on() -> None:
+    found = problems(TEMPLATE.format(**GOOD) + "on:\n  stasisend: done\n")
+    assert found == [f"{PATH}:14:3: on: unknown key 'stasisend'; did you mean 'StasisEnd'?"]
+
+
+def test_an_unknown_action_name_suggests_the_closest() -> None:
+    assert flow_with(do="[answer, plya]") == [
+        f"{PATH}:6:18: states.start.do[1]: 'plya' is not allowed here; did you mean 'play'?"
+    ]
+
+
+def test_an_unknown_action_with_parameters_suggests_the_closest() -> None:
+    assert flow_with(do="[{plya: {media: 'sound:x'}}]") == [
+        f"{PATH}:6:11: states.start.do[0]: unknown key 'plya'; did you mean 'play'?"
+    ]
+
+
+def test_a_bad_hangup_reason_suggests_the_closest() -> None:
+    assert flow_with(do="[{hangup: {reason: bussy}}]") == [
+        f"{PATH}:6:28: states.start.do[0].hangup.reason: 'bussy' is not allowed here; "
+        "did you mean 'busy'?"
+    ]
+
+
+def test_a_bad_hangup_reason_with_nothing_close_lists_the_reasons() -> None:
+    (found,) = flow_with(do="[{hangup: {reason: whatever}}]")
+    assert found.startswith(f"{PATH}:6:28: states.start.do[0].hangup.reason: 'whatever' is not ")
+    assert found.endswith(
+        "; expected one of: normal, busy, congestion, no_answer, timeout, "
+        "rejected, unallocated, normal_unspecified, number_incomplete, "
+        "codec_mismatch, interworking, failure, answered_elsewhere"
+    )
+
+
+@pytest.mark.parametrize(
+    ("do", "where", "action", "key"),
+    [
+        ("[{play: {lang: en}}]", "6:17", "play", "media"),
+        ("[{send_dtmf: {}}]", "6:22", "send_dtmf", "dtmf"),
+        ("[{set_variable: {value: x}}]", "6:25", "set_variable", "variable"),
+    ],
+)
+def test_a_missing_required_parameter(do: str, where: str, action: str, key: str) -> None:
+    assert flow_with(do=do) == [f"{PATH}:{where}: states.start.do[0].{action}: missing key '{key}'"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"app": "5"}, "2:6: app: expected string, got a number"),
+        ({"app": "[demo]"}, "2:6: app: expected string, got a list"),
+        ({"do": "answer"}, "6:9: states.start.do: expected array, got text"),
+        ({"target": "3"}, "8:18: states.start.on.StasisEnd: expected string, got a number"),
+        ({"final": "'true'"}, "12:12: states.done.final: expected boolean, got text"),
+        ({"final": "1"}, "12:12: states.done.final: expected boolean, got a number"),
+        (
+            {"do": "[{hangup: []}]"},
+            "6:19: states.start.do[0].hangup: expected object or null, got a list",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_type(changes: dict[str, str], expected: str) -> None:
+    assert flow_with(**changes) == [f"{PATH}:{expected}"]
+
+
+def test_the_wrong_type_for_states() -> None:
+    assert problems("version: 1\napp: demo\ninitial: start\nstates: [start]\n") == [
+        f"{PATH}:4:9: states: expected object, got a list"
+    ]
+
+
+def test_missing_top_level_keys_point_at_the_file_start() -> None:
+    assert problems("version: 1\n") == [
+        f"{PATH}:1:1: missing key 'app'",
+        f"{PATH}:1:1: missing key 'initial'",
+        f"{PATH}:1:1: missing key 'states'",
+    ]
+
+
+@pytest.mark.parametrize("version", ["2", "'1'", "true"])
+def test_only_version_1_is_known(version: str) -> None:
+    text = TEMPLATE.format(**GOOD).replace("version: 1", f"version: {version}")
+    assert problems(text) == [f"{PATH}:1:10: version: 1 was expected"]
+
+
+@pytest.mark.parametrize("after", ["2x", "2", "2 s", "-1s", "1h", "1.s", "2S"])
+def test_a_bad_duration_points_at_the_key_not_its_value(after: str) -> None:
+    assert flow_with(after=after) == [
+        f"{PATH}:10:7: states.start.after: '{after}' is not valid: "
+        "A duration: a number and a unit, e.g. 500ms, 2s, 1.5s, 1m."
+    ]
+
+
+STATE_NAME = "A state name: lower case letters, digits and _, starting with a letter."
+
+
+@pytest.mark.parametrize("name", ["Done", "1done", "_done", "done-now", "d" * 65])
+def test_a_bad_state_name_points_at_the_name(name: str) -> None:
+    assert flow_with(done=name) == [f"{PATH}:11:3: states: '{name}' is not valid: {STATE_NAME}"]
+
+
+def test_a_bad_state_name_as_a_target_points_at_the_target() -> None:
+    assert flow_with(target="Done") == [
+        f"{PATH}:8:18: states.start.on.StasisEnd: 'Done' is not valid: {STATE_NAME}"
+    ]
+
+
+def test_a_bad_initial_state_name() -> None:
+    text = TEMPLATE.format(**GOOD).replace("initial: start", "initial: Start")
+    assert problems(text) == [f"{PATH}:3:10: initial: 'Start' is not valid: {STATE_NAME}"]
+
+
+def test_a_bad_app_name_says_what_an_app_name_is() -> None:
+    assert flow_with(app="'my app'") == [
+        f"{PATH}:2:6: app: 'my app' is not valid: "
+        "The Stasis application name; calls enter with Stasis(app) in the dialplan."
+    ]
+
+
+def test_every_action_name_has_parameters_and_an_ari_route() -> None:
+    defs = schema_document()["$defs"]
+    names = set(defs["actionName"]["enum"])
+    assert names == set(defs["action"]["anyOf"][1]["properties"]) == set(action_routes())
+    for method, path in action_routes().values():
+        assert method in ("POST", "DELETE")
+        assert path.startswith("channels/{channel}")
+
+
+def test_action_routes_examples() -> None:
+    routes = action_routes()
+    assert routes["hangup"] == ("DELETE", "channels/{channel}")
+    assert routes["play"] == ("POST", "channels/{channel}/play")
+    assert routes["ring_stop"] == ("DELETE", "channels/{channel}/ring")
+
+
+def test_an_empty_state_is_reported_on_its_own_line() -> None:
+    found = problems(TEMPLATE.format(**GOOD).replace("  done:\n    final: true\n", "  done:\n"))
+    assert found == [f"{PATH}:11:3: states.done: expected object, got nothing (null)"]
