@@ -31,6 +31,7 @@ class ActionDone:
     action: Action
     response: AriResponse
     started: float
+    playback_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,8 +133,9 @@ class Dispatcher:
         self._record_event(call, kind, event)
         if kind == "StasisEnd":
             call.left_app = True
-        if kind in call.compiled.events:
-            self._send(call, kind, kind)
+        call.playback_finished(event)
+        if kind in call.compiled.events and call.concerns_flow(event):
+            self._send(call, kind, kind, ari=event)
         if kind == "StasisEnd" and self.calls.get(call.channel_id) is call:
             self._end(call, "left the app")
 
@@ -172,13 +174,24 @@ class Dispatcher:
 
     # -- the machine -------------------------------------------------------------------------
 
-    def _send(self, call: Call, event: str, reason: str, **fields: Any) -> None:
+    def _send(
+        self, call: Call, event: str, reason: str, ari: dict[str, Any] | None = None, **fields: Any
+    ) -> bool:
+        """Give the machine an event; True if it changed state."""
         source = call.current
-        call.machine.send(event)
-        self._after_step(call, source, reason, **fields)
+        call.machine.send(event, ari=ari)
+        return self._after_step(call, source, reason, **fields)
 
-    def _after_step(self, call: Call, source: str, reason: str, **fields: Any) -> None:
-        for target in call.take_entered():
+    def _after_step(self, call: Call, source: str, reason: str, **fields: Any) -> bool:
+        entered = call.take_entered()
+        call.steps += len(entered)
+        if call.steps > call.compiled.flow.max_steps:
+            message = f"loop guard: more than {call.compiled.flow.max_steps} state changes"
+            self.journal.record(call.channel_name, "error", message, level="error")
+            self._hang_up(call)
+            self._end(call, "loop guard", error=True)
+            return True
+        for target in entered:
             self.journal.record(
                 call.channel_name,
                 "transition",
@@ -191,6 +204,7 @@ class Dispatcher:
             source = target
             self._enter(call, target)
         self._pump(call)
+        return bool(entered)
 
     def _enter(self, call: Call, name: str) -> None:
         state = call.compiled.flow.states[name]
@@ -208,15 +222,32 @@ class Dispatcher:
             return
         if call.outbox:
             action = call.outbox.popleft()
+            playback_id = self._playback_for(call, action)
+            if action.name == "stop_playback" and not playback_id:
+                self._pump(call)  # nothing is playing: nothing to stop
+                return
             call.busy = True
             call.leaving |= action.name in LEAVING
             started = self.clock.now()
             self.transport.submit(
-                request_for(action, call.channel_id),
-                lambda response: self.post(ActionDone(call, action, response, started)),
+                request_for(action, call.channel_id, playback_id),
+                lambda response: self.post(
+                    ActionDone(call, action, response, started, playback_id)
+                ),
             )
         elif call.finished:
             self._finish(call)
+
+    def _playback_for(self, call: Call, action: Action) -> str:
+        """The playback a play starts, or the next one a stop_playback stops (one per request)."""
+        if action.name == "play":
+            return call.new_playback_id()
+        if action.name == "stop_playback" and call.playing:
+            playback_id = call.playing.pop()
+            if call.playing:
+                call.outbox.appendleft(action)  # and then the next one
+            return playback_id
+        return ""
 
     def _on_action_done(self, done: ActionDone) -> None:
         call, action, response = done.call, done.action, done.response
@@ -225,7 +256,8 @@ class Dispatcher:
             return  # the call ended while this action was in flight
         took_ms = round((self.clock.now() - done.started) * 1000, 1)
         fields = {"action": action.name, "status": response.status, "took_ms": took_ms}
-        if response.ok:
+        if response.ok or (response.gone and action.name == "stop_playback"):
+            # A playback that is gone had simply finished: that is what we wanted.
             self.journal.record(call.channel_name, "action", f"{action.name} ok", **fields)
             self._pump(call)
         elif response.gone:
@@ -234,10 +266,24 @@ class Dispatcher:
             )
             self._end(call, "channel gone")
         else:
-            message = f"{action.name} failed: {response.describe()}"
-            self.journal.record(call.channel_name, "error", message, level="error", **fields)
-            self._hang_up(call)
-            self._end(call, f"{action.name} failed", error=True)
+            call.playing.discard(done.playback_id)  # a play that failed plays nothing
+            self._on_action_failed(call, action, response, fields)
+
+    def _on_action_failed(
+        self, call: Call, action: Action, response: AriResponse, fields: dict[str, Any]
+    ) -> None:
+        """The flow's ActionFailed transition handles it, if it has one that matches;
+        otherwise the call is hung up. Either way the state's remaining actions are dropped."""
+        call.outbox.clear()
+        handles = "ActionFailed" in call.compiled.events
+        message = f"{action.name} failed: {response.describe()}"
+        level = "warning" if handles else "error"
+        self.journal.record(call.channel_name, "error", message, level=level, **fields)
+        failure = {"type": "ActionFailed", "action": action.name, "status": response.status}
+        if handles and self._send(call, "ActionFailed", f"{action.name} failed", ari=failure):
+            return
+        self._hang_up(call)
+        self._end(call, f"{action.name} failed", error=True)
 
     def _finish(self, call: Call) -> None:
         """The flow reached a final state and its actions are done: release the channel."""

@@ -14,7 +14,7 @@ from typing import Any
 from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
 
-from ..flow.model import Flow, Move, State
+from ..flow.model import Flow, Move, State, Transition
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,12 @@ def compile_flow(flow: Flow) -> CompiledFlow:
 
 
 def _definition(flow: Flow, state: State) -> dict[str, Any]:
-    moves: dict[str, list[dict[str, str]]] = {}
+    moves: dict[str, list[dict[str, Any]]] = {}
     for move in _moves(flow, state):
-        moves.setdefault(move.event, []).append({"target": move.target})
+        transition: dict[str, Any] = {"target": move.target}
+        if isinstance(move, Transition) and move.filters:
+            transition["cond"] = [_matches(move.filters)]
+        moves.setdefault(move.event, []).append(transition)
     definition: dict[str, Any] = {
         "initial": state.name == flow.initial,
         "final": state.final,
@@ -57,6 +60,22 @@ def _definition(flow: Flow, state: State) -> dict[str, Any]:
 
 def _moves(flow: Flow, state: State) -> tuple[Move, ...]:
     return flow.transitions_of(state) + state.timers
+
+
+def _matches(filters: tuple[tuple[str, str], ...]) -> Callable[..., bool]:
+    """A guard: does the ARI event (passed to `send` as `ari=`) have these field values?"""
+
+    def matches(ari: dict[str, Any] | None = None) -> bool:
+        return ari is not None and all(_field(ari, key) == value for key, value in filters)
+
+    matches.__name__ = " and ".join(f"{key}={value}" for key, value in filters)
+    return matches
+
+
+def _field(event: dict[str, Any], key: str) -> str:
+    if key == "state":  # ChannelStateChange: the state the channel is now in
+        return str((event.get("channel") or {}).get("state", ""))
+    return str(event.get(key, ""))
 
 
 def _hook(method: str, state_name: str) -> Callable[..., None]:

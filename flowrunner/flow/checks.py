@@ -39,6 +39,7 @@ def _problems(flow: Flow) -> Iterator[Problem]:
     yield from _targets(flow)
     yield from _finals(flow)
     yield from _timers(flow)
+    yield from _shadowed(flow)
     yield from _graph(flow)
 
 
@@ -87,6 +88,18 @@ def _timers(flow: Flow) -> Iterator[Problem]:
                 message = f"'{timer.text}' is the same delay as '{seen[timer.event]}'"
                 yield _at(flow, timer.where, message)
             seen.setdefault(timer.event, timer.text)
+
+
+def _shadowed(flow: Flow) -> Iterator[Problem]:
+    """A transition after one for the same event with no filter can never be taken."""
+    for transitions in (flow.everywhere, *(s.transitions for s in flow.states.values())):
+        catch_all: set[str] = set()
+        for move in transitions:
+            if move.event in catch_all:
+                message = f"never taken: an earlier {move.event} transition has no filter"
+                yield _at(flow, move.where, message)
+            if not move.filters:
+                catch_all.add(move.event)
 
 
 def _graph(flow: Flow) -> Iterator[Problem]:

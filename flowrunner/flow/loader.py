@@ -55,6 +55,7 @@ class _Builder:
             everywhere=self.transitions(data.get("on") or {}, ("on",)),
             description=data.get("description", ""),
             initial_where=self.where(("initial",)),
+            max_steps=data.get("limits", {}).get("max_steps", Flow.max_steps),
         )
 
     def state(self, name: str, spec: dict[str, Any]) -> State:
@@ -76,10 +77,19 @@ class _Builder:
         ((name, params),) = item.items()
         return Action(name, params or {}, self.where(trail))
 
-    def transitions(self, spec: dict[str, str], trail: Trail) -> tuple[Transition, ...]:
-        return tuple(
-            Transition(event, target, self.where((*trail, event))) for event, target in spec.items()
-        )
+    def transitions(self, spec: dict[str, Any], trail: Trail) -> tuple[Transition, ...]:
+        """`EVENT: state`, `EVENT: {goto: state, FILTER: value}`, or a list of the latter."""
+        found = []
+        for event, value in spec.items():
+            if isinstance(value, str):
+                found.append(Transition(event, value, self.where((*trail, event))))
+                continue
+            items = value if isinstance(value, list) else [value]
+            for i, item in enumerate(items):
+                at = (*trail, event, i) if isinstance(value, list) else (*trail, event)
+                filters = tuple((k, str(v)) for k, v in item.items() if k != "goto")
+                found.append(Transition(event, item["goto"], self.where((*at, "goto")), filters))
+        return tuple(found)
 
     def timers(self, spec: dict[str, str], trail: Trail) -> tuple[Timer, ...]:
         timers = []

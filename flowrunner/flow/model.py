@@ -30,11 +30,13 @@ class Action:
 
 @dataclass(frozen=True)
 class Transition:
-    """On `event` (an ARI event name, or a timer's event), go to `target`."""
+    """On `event` (an ARI event name, ActionFailed, or a timer's), go to `target` if the event's
+    fields match `filters`, e.g. (("digit", "1"),) for ChannelDtmfReceived."""
 
     event: str
     target: str
     where: Where
+    filters: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,14 @@ class Flow:
     everywhere: tuple[Transition, ...] = ()  # the top-level `on`: applies in every live state
     description: str = ""
     initial_where: Where = field(default=Where(1, 1, ("initial",)))
+    max_steps: int = 1000  # state changes one call may make before it is ended as a loop
 
     def transitions_of(self, state: State) -> tuple[Transition, ...]:
-        """A state's own transitions, then the flow-wide ones it does not override."""
+        """A state's own transitions, then the flow-wide ones, tried in that order. A state's
+        transition without filters overrides the flow-wide ones for its event."""
         if state.final:
             return ()
-        own = {t.event for t in state.transitions}
+        own = {t.event for t in state.transitions if not t.filters}
         return state.transitions + tuple(t for t in self.everywhere if t.event not in own)
 
     def targets_of(self, state: State) -> set[str]:

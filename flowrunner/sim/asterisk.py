@@ -64,7 +64,6 @@ class SimulatedAsterisk:
         self.events: TimerHeap[dict[str, Any]] = TimerHeap()
         self.state = "Ring"
         self.in_app = True
-        self._playbacks = 0
 
     # -- the transport seam ------------------------------------------------------------------
 
@@ -75,7 +74,7 @@ class SimulatedAsterisk:
         done(AriResponse(status, error="" if status < 400 else "simulated failure"))
         effect = getattr(self, f"_after_{action}", None)
         if status < 400 and effect is not None:
-            effect()
+            effect(request)
 
     def _status_for(self, action: str) -> int:
         if not self.in_app:
@@ -107,20 +106,25 @@ class SimulatedAsterisk:
             self.in_app = self.in_app and event["type"] != "StasisEnd"
         return delivered
 
-    def _after_answer(self) -> None:
+    def _after_stop_playback(self, request: AriRequest) -> None:
+        playback_id = request.path.rsplit("/", 1)[-1]
+        playback = {"id": playback_id, "target_uri": f"channel:{self.channel.id}"}
+        self.emit("PlaybackFinished", playback=playback)
+
+    def _after_answer(self, request: AriRequest) -> None:
         self.state = "Up"
         self.emit("ChannelStateChange")
 
-    def _after_hangup(self) -> None:
+    def _after_hangup(self, request: AriRequest) -> None:
         self.emit("ChannelHangupRequest", cause=16)
         self.emit("StasisEnd")
 
-    def _after_continue(self) -> None:
+    def _after_continue(self, request: AriRequest) -> None:
         self.emit("StasisEnd")
 
-    def _after_play(self) -> None:
-        self._playbacks += 1
-        playback = {"id": f"playback-{self._playbacks}", "target_uri": f"channel:{self.channel.id}"}
+    def _after_play(self, request: AriRequest) -> None:
+        playback_id = request.path.rsplit("/", 1)[-1]
+        playback = {"id": playback_id, "target_uri": f"channel:{self.channel.id}"}
         self.emit("PlaybackStarted", playback=playback)
         self.emit(
             "PlaybackFinished", at=self.clock.now() + self.playback_seconds, playback=playback
@@ -130,6 +134,10 @@ class SimulatedAsterisk:
 def _action_of(request: AriRequest) -> str:
     parts = request.path.split("/")
     shape = "/".join(["channels", "{channel}", *parts[2:]]) if parts[0] == "channels" else ""
+    if parts[2:3] == ["play"]:
+        shape = "channels/{channel}/play/{playback}"
+    if parts[0] == "playbacks":
+        shape = "playbacks/{playback}"
     for name, (method, path) in action_routes().items():
         if method == request.method and path == shape:
             return name

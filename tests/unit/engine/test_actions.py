@@ -16,7 +16,9 @@ def test_actions_become_the_ari_requests_the_schema_routes_them_to() -> None:
 
 def test_parameters_are_sent_as_ari_writes_them() -> None:
     play = Action("play", {"media": ["sound:a", "sound:b"], "lang": "en"}, HERE)
-    assert request_for(play, "c").uri == "channels/c/play?media=sound%3Aa%2Csound%3Ab&lang=en"
+    assert request_for(play, "c", "c-play-1").uri == (
+        "channels/c/play/c-play-1?media=sound%3Aa%2Csound%3Ab&lang=en"
+    )
     cont = Action("continue", {"context": "x", "priority": 2}, HERE)
     assert dict(request_for(cont, "c").params) == {"context": "x", "priority": "2"}
 

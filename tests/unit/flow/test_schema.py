@@ -64,7 +64,7 @@ def test_an_unknown_key_with_nothing_close_lists_the_keys() -> None:
     found = problems(TEMPLATE.format(**GOOD) + "colour: blue\n")
     assert found == [
         f"{PATH}:13:1: unknown key 'colour'; "
-        "expected one of: version, app, description, initial, on, states"
+        "expected one of: version, app, description, initial, on, states, limits"
     ]
 
 
@@ -203,13 +203,13 @@ def test_every_action_name_has_parameters_and_an_ari_route() -> None:
     assert names == set(defs["action"]["anyOf"][1]["properties"]) == set(action_routes())
     for method, path in action_routes().values():
         assert method in ("POST", "DELETE")
-        assert path.startswith("channels/{channel}")
+        assert path.startswith(("channels/{channel}", "playbacks/{playback}"))
 
 
 def test_action_routes_examples() -> None:
     routes = action_routes()
     assert routes["hangup"] == ("DELETE", "channels/{channel}")
-    assert routes["play"] == ("POST", "channels/{channel}/play")
+    assert routes["play"] == ("POST", "channels/{channel}/play/{playback}")
     assert routes["ring_stop"] == ("DELETE", "channels/{channel}/ring")
 
 

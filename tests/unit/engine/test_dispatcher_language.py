@@ -1,0 +1,169 @@
+"""Dispatcher behaviour behind the flow language: filters, ActionFailed, playbacks, loop guard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fakes import FakeTransport, Journal, Rig
+
+from flowrunner.engine.dispatcher import Dispatcher
+from flowrunner.engine.machine import compile_flow
+from flowrunner.flow import FlowError, load_flow
+from flowrunner.sim.clock import VirtualClock
+
+HEAD = "version: 1\napp: channel-state\ninitial: start\non: {StasisEnd: ended}\nstates:\n"
+END = "  ended: {final: true}\n"
+
+
+def rig_for(tmp_path: Path, states: str, head: str = HEAD) -> Rig:
+    path = tmp_path / "flow.yaml"
+    path.write_text(head + states + END)
+    transport, clock, journal = FakeTransport(), VirtualClock(), Journal()
+    dispatcher = Dispatcher([compile_flow(load_flow(str(path)))], transport, clock, journal)
+    return Rig(dispatcher, transport, clock, journal)
+
+
+def state_of(rig: Rig) -> str:
+    return rig.dispatcher.calls["c1"].current
+
+
+MENU = """  start:
+    on:
+      ChannelDtmfReceived:
+        - {digit: "1", goto: one}
+        - {goto: other}
+      ChannelStateChange: {state: Up, goto: up}
+  one: {on: {StasisEnd: ended}}
+  other: {}
+  up: {}
+"""
+
+
+@pytest.mark.parametrize(("digit", "state"), [("1", "one"), ("7", "other")])
+def test_transitions_filter_on_the_digit(tmp_path: Path, digit: str, state: str) -> None:
+    rig = rig_for(tmp_path, MENU)
+    rig.event("StasisStart")
+    rig.event("ChannelDtmfReceived", digit=digit)
+    assert state_of(rig) == state
+
+
+def test_transitions_filter_on_the_channel_state(tmp_path: Path) -> None:
+    rig = rig_for(tmp_path, MENU)
+    rig.event("StasisStart")
+    rig.event("ChannelStateChange")  # the rig's channel is in state Ring
+    assert state_of(rig) == "start"
+    rig.dispatcher.post({"type": "ChannelStateChange", "channel": {"id": "c1", "state": "Up"}})
+    rig.dispatcher.drain()
+    assert state_of(rig) == "up"
+
+
+FAILING = """  start:
+    do: [answer, ring]
+    on:
+      ActionFailed: [{action: answer, goto: sorry}]
+  sorry: {do: [hangup]}
+"""
+
+
+def test_a_failed_action_goes_where_the_flow_says(tmp_path: Path) -> None:
+    rig = rig_for(tmp_path, FAILING)
+    rig.event("StasisStart")
+    rig.transport.reply(500)
+    rig.dispatcher.drain()
+    assert state_of(rig) == "sorry"
+    assert rig.actions() == ["POST channels/c1/answer", "DELETE channels/c1"]  # ring dropped
+    assert [f["level"] for _, k, _, f in rig.journal.records if k == "error"] == ["warning"]
+
+
+def test_a_failure_the_flow_does_not_match_hangs_up(tmp_path: Path) -> None:
+    rig = rig_for(tmp_path, FAILING)
+    rig.event("StasisStart")
+    rig.transport.reply(204)  # answer ok
+    rig.dispatcher.drain()
+    assert rig.actions()[-1] == "POST channels/c1/ring"
+    rig.transport.reply(500)  # ring fails: not handled by {action: answer}
+    rig.dispatcher.drain()
+    assert rig.dispatcher.calls == {}
+    assert rig.actions()[-1] == "DELETE channels/c1"
+
+
+PROMPTS = """  start:
+    do: [{play: {media: "sound:a"}}]
+    on:
+      PlaybackFinished: second
+      ChannelDtmfReceived: second
+  second:
+    do: [{play: {media: "sound:b"}}]
+    on: {PlaybackFinished: ended}
+"""
+
+
+def finished(rig: Rig, playback_id: str) -> None:
+    rig.event("PlaybackFinished", playback={"id": playback_id})
+
+
+def test_only_the_current_states_playback_finishing_counts(tmp_path: Path) -> None:
+    rig = rig_for(tmp_path, PROMPTS)
+    rig.event("StasisStart")
+    rig.answer_all()
+    rig.event("ChannelDtmfReceived", digit="5")  # leave start while sound:a plays
+    rig.answer_all()
+    assert rig.actions() == [
+        "POST channels/c1/play/c1-play-1",
+        "DELETE playbacks/c1-play-1",  # barge-in: the prompt is stopped first
+        "POST channels/c1/play/c1-play-2",
+    ]
+    finished(rig, "c1-play-1")  # the stopped prompt's event: not this state's
+    assert state_of(rig) == "second"
+    finished(rig, "c1-play-2")
+    assert rig.dispatcher.calls == {}
+
+
+def test_stopping_a_playback_that_already_ended_is_fine(tmp_path: Path) -> None:
+    rig = rig_for(tmp_path, PROMPTS)
+    rig.event("StasisStart")
+    rig.answer_all()
+    rig.event("ChannelDtmfReceived", digit="5")
+    rig.transport.reply(404)  # the stop: the prompt had just finished
+    rig.dispatcher.drain()
+    assert state_of(rig) == "second"
+    assert rig.actions()[-1] == "POST channels/c1/play/c1-play-2"
+
+
+def test_the_loop_guard_ends_a_flow_that_never_settles(tmp_path: Path) -> None:
+    head = HEAD.replace("states:\n", "limits: {max_steps: 5}\nstates:\n")
+    states = "  start: {after: {1s: again}}\n  again: {after: {1s: start}}\n"
+    rig = rig_for(tmp_path, states, head)
+    rig.event("StasisStart")
+    for second in range(1, 10):
+        rig.at(float(second))
+    assert rig.dispatcher.calls == {}
+    assert rig.journal.messages("error") == ["loop guard: more than 5 state changes"]
+    assert rig.actions() == ["DELETE channels/c1"]
+
+
+def test_a_transition_after_a_catch_all_is_reported(tmp_path: Path) -> None:
+    flow = tmp_path / "flow.yaml"
+    menu = MENU.replace("- {goto: other}", '- {goto: other}\n        - {digit: "2", goto: one}')
+    flow.write_text(HEAD + menu + END)
+    with pytest.raises(FlowError) as caught:
+        load_flow(str(flow))
+    (problem,) = caught.value.problems
+    assert str(problem) == (
+        f"{flow}:11:30: states.start.on.ChannelDtmfReceived[2].goto: "
+        "never taken: an earlier ChannelDtmfReceived transition has no filter"
+    )
+
+
+def test_flow_wide_filtered_transitions_apply_after_a_states_own(tmp_path: Path) -> None:
+    head = HEAD.replace(
+        "on: {StasisEnd: ended}",
+        'on: {StasisEnd: ended, ChannelDtmfReceived: {digit: "*", goto: op}}',
+    )
+    states = '  start: {on: {ChannelDtmfReceived: {digit: "1", goto: one}}}\n  one: {}\n  op: {}\n'
+    rig: Any = rig_for(tmp_path, states, head)
+    rig.event("StasisStart")
+    rig.event("ChannelDtmfReceived", digit="*")
+    assert state_of(rig) == "op"
