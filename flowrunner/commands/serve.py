@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import threading
@@ -10,7 +11,7 @@ from types import FrameType
 
 from ..ari.session import AriConfig, AriSession
 from ..engine.clock import MonotonicClock
-from ..engine.dispatcher import Dispatcher, Reconcile, Stop
+from ..engine.dispatcher import Dispatcher, Reconcile
 from ..engine.machine import CompiledFlow, compile_flow
 from ..flow import FlowError, Problem, load_flow
 from ..logs import LogJournal, setup
@@ -49,6 +50,7 @@ def main(args: argparse.Namespace) -> int:
         print("no flow files found in: " + " ".join(args.flows))
         return 1
     setup(args.log_format, args.log_level)
+    _tune_garbage_collector()
     config = AriConfig(
         args.ari_url,
         args.ari_user,
@@ -58,22 +60,30 @@ def main(args: argparse.Namespace) -> int:
     )
     session = AriSession(config)
     dispatcher = Dispatcher(compiled, session.transport, MonotonicClock(), LogJournal())
-    _stop_on_signals(dispatcher)
+    _stop_on_signals(session)
     for c in compiled:
         log.info("serving flow %s (app %s, %d states)", c.flow.path, c.flow.app, len(c.flow.states))
-    session.start(dispatcher.post, lambda app, ids: dispatcher.post(Reconcile(app, ids)))
     try:
-        dispatcher.run()
+        session.serve(dispatcher, lambda app, ids: dispatcher.post(Reconcile(app, ids)))
     finally:
-        session.stop()
+        session.close()
         log.info("stopped; %d call(s) were in progress", len(dispatcher.calls))
     return 0
 
 
-def _stop_on_signals(dispatcher: Dispatcher) -> None:
+def _tune_garbage_collector() -> None:
+    """Each live call holds a machine full of reference cycles, and Python's cyclic collector
+    rescans them all every few hundred allocations: measured at 0.3 ms of CPU per call with 600
+    calls up. Start-up objects are frozen out of the scans and young collections made rarer;
+    ended calls are still collected."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+def _stop_on_signals(session: AriSession) -> None:
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
-        dispatcher.post(Stop())
+        session.stop()
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, stop)

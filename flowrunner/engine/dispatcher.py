@@ -1,7 +1,9 @@
 """The dispatcher: one thread owns every call, and handles events, replies and timers in order.
 
-Other threads only `post` messages (ARI events, action replies, reconnect news). The dispatcher
-never waits on the network: actions go to the transport, whose reply comes back as a message.
+Messages (ARI events, action replies, reconnect news) are `post`ed, from any thread, and handled
+by `drain` on the owning thread, which also runs `fire_due_timers`: the live loop in
+`ari/session.py` or the simulator. The dispatcher never waits on the network: actions go to the
+transport, whose reply comes back as a message.
 A call's actions run one at a time, in order; a call's failure ends that call and no other.
 """
 
@@ -43,11 +45,6 @@ class Reconcile:
 
 
 @dataclass(frozen=True)
-class Stop:
-    pass
-
-
-@dataclass(frozen=True)
 class _Timeout:
     call: Call
     generation: int
@@ -78,24 +75,12 @@ class Dispatcher:
         """Thread-safe: hand a message (an ARI event dict, ActionDone, …) to the dispatcher."""
         self.inbox.put(message)
 
-    def run(self) -> None:
-        """Process messages and due timers until a `Stop` message arrives."""
-        while True:
-            next_due = self.timers.next_due()
-            # Wake at least twice a second, so signal handlers on this thread get to run.
-            wait = 0.5 if next_due is None else min(0.5, max(0.0, next_due - self.clock.now()))
-            try:
-                message = self.inbox.get(timeout=wait)
-            except queue.Empty:
-                message = None
-            if isinstance(message, Stop):
-                return
-            if message is not None:
-                self.process(message)
-            self.fire_due_timers()
+    def seconds_to_next_timer(self) -> float | None:
+        next_due = self.timers.next_due()
+        return None if next_due is None else max(0.0, next_due - self.clock.now())
 
     def drain(self) -> None:
-        """Process every message already posted (the simulator's step)."""
+        """Process every message posted so far, in order."""
         while True:
             try:
                 message = self.inbox.get_nowait()
