@@ -79,3 +79,12 @@ def test_the_runner_reconnects_by_itself_after_asterisk_restarts(
         assert runner.stop() == 0
     assert any("reconnecting to ARI" in m for m in runner.messages())
     wait_until(lambda: not channels_left(), 15, "no channel left in Asterisk")
+
+
+def test_smoke_load_100_calls_at_20_per_second(runner: Runner) -> None:
+    """A small load in CI: no call fails and (checked by the fixture) no channel is left.
+    Timings are the load bench's business (bench/load.py), not a test's: machines are noisy."""
+    report = sipcall.place_calls(100, 20, "1000")
+    failed = [call for call in report.calls if call.outcome != "ok"]
+    assert len(report.calls) == 100
+    assert not failed, failed[:3]
