@@ -25,6 +25,7 @@ class Call:
     playbacks: set[str] = field(default_factory=set)  # started in the current state
     playing: set[str] = field(default_factory=set)  # started and not known to be finished
     played: int = 0  # playbacks started so far, to name the next one
+    dropped: list[str] = field(default_factory=list)  # unsent actions of the state just left
     entered_states: list[str] = field(default_factory=list)
     outbox: deque[Action] = field(default_factory=deque)
     busy: bool = False  # an action is in flight; the next waits, to keep them in order
@@ -52,6 +53,7 @@ class Call:
         # The flow moved on: the state's timers go stale, its unsent actions are dropped, and
         # its playbacks' events no longer concern the flow.
         self.generation += 1
+        self.dropped += [action.name for action in self.outbox if action is not STOP_PLAYBACKS]
         self.outbox.clear()
         self.playbacks.clear()
         if self.playing:

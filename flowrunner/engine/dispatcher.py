@@ -176,6 +176,13 @@ class Dispatcher:
             self._hang_up(call)
             self._end(call, "loop guard", error=True)
             return True
+        if call.dropped:
+            # By design (the flow moved on), but never silently: under overload it shows here.
+            message = (
+                f"left {source} before its actions were sent: dropped {', '.join(call.dropped)}"
+            )
+            self.journal.record(call.channel_name, "action", message, level="warning")
+            call.dropped = []
         for target in entered:
             self.journal.record(
                 call.channel_name,

@@ -167,3 +167,14 @@ def test_flow_wide_filtered_transitions_apply_after_a_states_own(tmp_path: Path)
     rig.event("StasisStart")
     rig.event("ChannelDtmfReceived", digit="*")
     assert state_of(rig) == "op"
+
+
+def test_actions_dropped_by_leaving_a_state_are_logged(tmp_path: Path) -> None:
+    states = "  start:\n    do: [ring, answer]\n    after: {1s: next}\n  next: {}\n"
+    rig = rig_for(tmp_path, states)
+    rig.event("StasisStart")  # ring is in flight; answer waits behind it
+    rig.at(1.0)  # the timer fires before ring's reply comes back
+    warnings = [m for _, k, m, f in rig.journal.records if f.get("level") == "warning"]
+    assert warnings == ["left start before its actions were sent: dropped answer"]
+    rig.answer_all()
+    assert rig.actions() == ["POST channels/c1/ring"]
