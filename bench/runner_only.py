@@ -22,7 +22,15 @@ and every lower rate ran every call with answer and hangup lateness p99 <= 10 ms
 `--transport websocket` serves with `--ari-transport auto` (the probe picks REST over the events
 WebSocket, as on Asterisk 22); `--transport http` with `--ari-transport http`.
 `--profile DIR` also records each run's runner with py-spy (that costs CPU: compare numbers from
-unprofiled runs only). Every run is bounded in time and kills its subprocesses on the way out.
+unprofiled runs only); bench/pyspy_top.py summarises such a file.
+
+The machine is shared: before each run the bench waits (--quiet-wait) for other processes to
+go quiet, and it reports the CPU they took during the run; a run where they took more than
+0.25 cores is marked "busy machine: rerun" and left out of the ceiling. The report names the
+flowrunner it measured: the working tree (commit, and whether flowrunner/ was modified), or a
+pinned copy, e.g. `git archive HEAD flowrunner | tar -x -C /tmp/fr` then `PYTHONPATH=/tmp/fr`.
+
+Every run is bounded in time and kills its subprocesses on the way out.
 """
 
 from __future__ import annotations
@@ -465,6 +473,7 @@ async def run_all(specs: list[RunSpec], quiet_wait: float = 0.0) -> list[RunResu
         bound = CONNECT_TIMEOUT + spec.seconds + CALL_SECONDS + DRAIN_GRACE + 30
         bound += quiet_wait
         results.append(await asyncio.wait_for(run_once(spec, quiet_wait), bound))
+        print(row(results[-1]), file=sys.stderr, flush=True)  # kept even if the sweep dies
         if spec.profile_dir is not None:
             name = f"{spec.transport}-{spec.log_level}-{spec.rate:g}.txt"
             print(summarize(spec.profile_dir / name, top=15), file=sys.stderr)
