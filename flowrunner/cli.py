@@ -14,6 +14,8 @@ import traceback
 from collections.abc import Mapping, Sequence
 
 from . import __version__
+from .commands.validate import report
+from .flow import FlowError
 
 EPILOG = "Docs and examples: README.md. Exit codes: 0 ok, 1 invalid/failed, 2 usage, 3 bug."
 
@@ -173,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = command.main(args)
         return code
+    except FlowError as error:  # an invalid flow or test file: the user's to fix, no traceback
+        report(error.problems, "text")
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

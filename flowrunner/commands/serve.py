@@ -15,7 +15,7 @@ from ..engine.dispatcher import Dispatcher, Reconcile
 from ..engine.machine import CompiledFlow, compile_flow
 from ..flow import FlowError, Problem, load_flow
 from ..logs import LogJournal, setup
-from .validate import flow_files, report
+from .validate import flow_files
 
 log = logging.getLogger("flowrunner.serve")
 
@@ -41,11 +41,7 @@ def load_all(paths: list[str]) -> list[CompiledFlow]:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        compiled = load_all(args.flows)
-    except FlowError as error:
-        report(error.problems, "text")
-        return 1
+    compiled = load_all(args.flows)
     if not compiled:
         print("no flow files found in: " + " ".join(args.flows))
         return 1

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 
 from ..engine.machine import compile_flow
-from ..flow import FlowError, load_flow
+from ..flow import load_flow
 from ..flowtest.cases import caller_step
 from ..sim.run import simulate
-from .validate import report
 
 
 def main(args: argparse.Namespace) -> int:
@@ -16,9 +15,6 @@ def main(args: argparse.Namespace) -> int:
         compiled = compile_flow(load_flow(args.flow))
         caller = [caller_step(text) for text in args.event]
         failures = dict(_failure(text) for text in args.fail)
-    except FlowError as error:
-        report(error.problems, "text")
-        return 1
     except ValueError as error:
         print(f"flowrunner simulate: {error}")
         return 2
