@@ -213,29 +213,34 @@ class AriSession:
                 delay = backoff(attempt)
                 attempt += 1
                 log.info("reconnecting to ARI in %.1fs (attempt %d)", delay, attempt)
-                self._wait(engine, None, time.monotonic() + delay)
+                with self._selector(None) as selector:
+                    self._wait(engine, selector, time.monotonic() + delay)
 
-    def _wait(self, engine: Engine, ws: websocket.WebSocket | None, until: float) -> bool:
+    def _selector(self, ws: websocket.WebSocket | None) -> selectors.BaseSelector:
+        """What the loop waits on: the wake-up pipe, and the ARI socket when connected."""
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_read, selectors.EVENT_READ)
+        if ws is not None and ws.sock is not None:
+            selector.register(ws.sock, selectors.EVENT_READ)
+        return selector
+
+    def _wait(self, engine: Engine, selector: selectors.BaseSelector, until: float) -> bool:
         """Wait for the socket (True when it is readable), a wake-up, the engine's next timer
         or `until`; run what became due on the way."""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._wake_read, selectors.EVENT_READ)
-            if ws is not None and ws.sock is not None:
-                selector.register(ws.sock, selectors.EVENT_READ)
-            while not self.stopping.is_set():
-                engine.drain()
-                engine.fire_due_timers()
-                engine.drain()
-                now = time.monotonic()
-                if now >= until:
-                    return False
-                next_timer = engine.seconds_to_next_timer()
-                timeout = until - now if next_timer is None else min(until - now, next_timer)
-                for key, _ in selector.select(max(0.0, timeout)):
-                    if key.fd == self._wake_read:
-                        _empty(self._wake_read)
-                    else:
-                        return True
+        while not self.stopping.is_set():
+            engine.drain()
+            engine.fire_due_timers()
+            engine.drain()
+            now = time.monotonic()
+            if now >= until:
+                return False
+            next_timer = engine.seconds_to_next_timer()
+            timeout = until - now if next_timer is None else min(until - now, next_timer)
+            for key, _ in selector.select(max(0.0, timeout)):
+                if key.fd == self._wake_read:
+                    _empty(self._wake_read)
+                else:
+                    return True
         return False
 
     def _connect(self) -> websocket.WebSocket:
@@ -308,18 +313,19 @@ class AriSession:
         """Read frames as they come, between the engine's timers; keep the link alive."""
         ws.settimeout(5.0)  # only guards a frame that arrives in pieces
         last_heard, pinged = time.monotonic(), False
-        while not self.stopping.is_set():
-            if self._wait(engine, ws, time.monotonic() + 1.0):
-                last_heard, pinged = time.monotonic(), False
-                self._read_frames(ws, engine)
-                continue
-            now = time.monotonic()
-            self.rest.fail_pending(now - REQUEST_TIMEOUT, "timed out")
-            if now - last_heard > PING_EVERY + PONG_WITHIN:
-                raise websocket.WebSocketTimeoutException("no answer to keepalive ping")
-            if now - last_heard > PING_EVERY and not pinged:
-                ws.ping()
-                pinged = True
+        with self._selector(ws) as selector:
+            while not self.stopping.is_set():
+                if self._wait(engine, selector, time.monotonic() + 1.0):
+                    last_heard, pinged = time.monotonic(), False
+                    self._read_frames(ws, engine)
+                    continue
+                now = time.monotonic()
+                self.rest.fail_pending(now - REQUEST_TIMEOUT, "timed out")
+                if now - last_heard > PING_EVERY + PONG_WITHIN:
+                    raise websocket.WebSocketTimeoutException("no answer to keepalive ping")
+                if now - last_heard > PING_EVERY and not pinged:
+                    ws.ping()
+                    pinged = True
 
     def _read_frames(self, ws: websocket.WebSocket, engine: Engine) -> None:
         """Read one frame, and those TLS has already decrypted (select cannot see them)."""
