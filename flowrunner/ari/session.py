@@ -173,8 +173,6 @@ class AriSession:
         os.set_blocking(self._wake_write, False)
         self.transport = SwitchingTransport(self.rest, self.http, self.wake)
         self.stopping = threading.Event()
-        self.connected = threading.Event()
-        self._ws: websocket.WebSocket | None = None
 
     def wake(self) -> None:
         """Rouse the live loop from any thread (or a signal handler)."""
@@ -199,6 +197,7 @@ class AriSession:
         has in each app."""
         attempt = 0
         while not self.stopping.is_set():
+            ws = None
             try:
                 ws = self._connect()
                 attempt = 0
@@ -208,7 +207,7 @@ class AriSession:
                 if not self.stopping.is_set():
                     log.warning("ARI at %s: %s", self.config.safe_url, _describe(error))
             finally:
-                self._disconnect()
+                self._disconnect(ws)
             if not self.stopping.is_set():
                 delay = backoff(attempt)
                 attempt += 1
@@ -245,14 +244,13 @@ class AriSession:
 
     def _connect(self) -> websocket.WebSocket:
         token = base64.b64encode(f"{self.config.user}:{self.config.password}".encode()).decode()
-        ws = websocket.create_connection(
+        ws: websocket.WebSocket = websocket.create_connection(
             self.config.events_url,
             header=[f"Authorization: Basic {token}"],
             timeout=5,
             skip_utf8_validation=True,  # the JSON decoder still rejects invalid text
             enable_multithread=True,
         )
-        self._ws = ws
         return ws
 
     def _on_connected(
@@ -266,7 +264,6 @@ class AriSession:
             ", ".join(self.config.apps),
             self.transport.name,
         )
-        self.connected.set()
         for app in self.config.apps:
             self._list_channels(app, channels_in_app)
         for event in early:
@@ -350,10 +347,8 @@ class AriSession:
         else:
             engine.post(message)
 
-    def _disconnect(self) -> None:
-        self.connected.clear()
+    def _disconnect(self, ws: websocket.WebSocket | None) -> None:
         self.rest.attach(None)
-        ws, self._ws = self._ws, None
         if ws is not None:
             ws.close()
 
