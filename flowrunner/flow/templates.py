@@ -1,0 +1,96 @@
+"""`{{ ... }}` templates in action parameters: text with expressions in it.
+
+A parameter that is exactly one `{{ expr }}` renders to the expression's value with its type
+kept, so `timeout: "{{ wait }}"` can be a number and `to: "{{ agents }}"` a list; any other
+template renders to text. Expressions are the safe language of `expressions`, parsed once at
+load; rendering, like evaluating, never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .expressions import Expression, ExpressionError, parse_expression, to_text
+
+__all__ = ["Template", "is_template", "parse_template", "to_text"]
+
+OPEN, CLOSE = "{{", "}}"
+
+
+@dataclass(frozen=True)
+class Template:
+    """A template's text cut into literal text and the expressions between `{{` and `}}`."""
+
+    text: str
+    parts: tuple[str | Expression, ...]
+
+    @property
+    def references(self) -> tuple[tuple[str, int], ...]:
+        """(root variable, offset in the whole template text), in text order."""
+        found: list[tuple[str, int]] = []
+        at = 0
+        for part in self.parts:
+            if isinstance(part, str):
+                at += len(part)
+                continue
+            at += len(OPEN)
+            found.extend((name, at + offset) for name, offset in part.references)
+            at += len(part.text) + len(CLOSE)
+        return tuple(found)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.references)
+
+    def render(self, scope: Mapping[str, Any]) -> Any:
+        if len(self.parts) == 1 and isinstance(self.parts[0], Expression):
+            return self.parts[0].evaluate(scope)  # a lone `{{ x }}` keeps x's type
+        return "".join(
+            part if isinstance(part, str) else to_text(part.evaluate(scope)) for part in self.parts
+        )
+
+
+def is_template(text: str) -> bool:
+    return OPEN in text
+
+
+def parse_template(text: str) -> Template:
+    """Cut `text` into parts; ExpressionError with its offset in the whole text. A `}}` with no
+    `{{` before it is just text."""
+    parts: list[str | Expression] = []
+    at = 0
+    while (start := text.find(OPEN, at)) >= 0:
+        if start > at:
+            parts.append(text[at:start])
+        body = start + len(OPEN)
+        end = _closing(text, body)
+        if end < 0:
+            raise ExpressionError("unclosed '{{': add '}}' after the expression", start)
+        try:
+            parts.append(parse_expression(text[body:end]))
+        except ExpressionError as error:
+            raise ExpressionError(error.message, body + error.offset) from None
+        at = end + len(CLOSE)
+    if at < len(text):
+        parts.append(text[at:])
+    return Template(text, tuple(parts))
+
+
+def _closing(text: str, at: int) -> int:
+    """Where the `}}` closing an expression starts, skipping any inside quoted strings."""
+    quote, index = "", at
+    while index < len(text):
+        char = text[index]
+        if quote and char == "\\":
+            index += 1  # skip the escaped character
+        elif quote and char == quote:
+            quote = ""
+        elif not quote and char in "'\"":
+            quote = char
+        elif not quote and text.startswith(CLOSE, index):
+            return index
+        index += 1
+    # in an unterminated string: the first `}}` closes, so the parser can report the string
+    return text.find(CLOSE, at) if quote else -1
