@@ -41,6 +41,7 @@ class HttpTransport:
                 request.method,
                 self.base + request.path,
                 params=dict(request.params),
+                json=request.body,
                 timeout=TIMEOUT,
             )
         except requests.RequestException as error:

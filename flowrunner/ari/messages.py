@@ -19,6 +19,7 @@ class AriRequest:
     method: str
     path: str  # relative to /ari/, e.g. "channels/1234.5/answer"
     params: Params = field(default_factory=dict)
+    body: Any = None  # a JSON body, for the few operations that take one
 
     @property
     def uri(self) -> str:

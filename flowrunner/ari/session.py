@@ -110,6 +110,9 @@ class WebSocketRest:
             "method": request.method,
             "uri": request.uri,
         }
+        if request.body is not None:
+            message["content_type"] = "application/json"
+            message["message_body"] = json.dumps(request.body)
         with self._lock:
             self._pending[request_id] = (done, time.monotonic())
         try:
@@ -250,6 +253,7 @@ class AriSession:
             timeout=5,
             skip_utf8_validation=True,  # the JSON decoder still rejects invalid text
             enable_multithread=True,
+            suppress_origin=True,  # else Asterisk logs an Origin mismatch on every connect
         )
         return ws
 

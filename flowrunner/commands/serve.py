@@ -15,6 +15,7 @@ from ..engine.dispatcher import Dispatcher, Reconcile
 from ..engine.machine import CompiledFlow, compile_flow
 from ..flow import FlowError, Problem, load_flow
 from ..logs import LogJournal, setup
+from ..web.client import RequestsWebClient
 from .validate import flow_files
 
 log = logging.getLogger("flowrunner.serve")
@@ -55,13 +56,15 @@ def main(args: argparse.Namespace) -> int:
         args.ari_transport,
     )
     session = AriSession(config)
-    dispatcher = Dispatcher(compiled, session.transport, MonotonicClock(), LogJournal())
+    web = RequestsWebClient(wake=session.wake)
+    dispatcher = Dispatcher(compiled, session.transport, MonotonicClock(), LogJournal(), web)
     _stop_on_signals(session)
     for c in compiled:
         log.info("serving flow %s (app %s, %d states)", c.flow.path, c.flow.app, len(c.flow.states))
     try:
         session.serve(dispatcher, lambda app, ids: dispatcher.post(Reconcile(app, ids)))
     finally:
+        web.close()
         session.close()
         log.info("stopped; %d call(s) were in progress", len(dispatcher.calls))
     return 0

@@ -1,14 +1,15 @@
 """The dispatcher: one thread owns every call, and handles events, replies and timers in order.
 
-Messages (ARI events, action replies, reconnect news) are `post`ed, from any thread, and handled
-by `drain` on the owning thread, which also runs `fire_due_timers`: the live loop in
-`ari/session.py` or the simulator. The dispatcher never waits on the network: actions go to the
-transport, whose reply comes back as a message.
+Messages (ARI events, action replies, web replies, reconnect news) are `post`ed, from any
+thread, and handled by `drain` on the owning thread, which also runs `fire_due_timers`: the live
+loop in `ari/session.py` or the simulator. The dispatcher never waits on the network: requests go
+to the transport (or the web client), whose reply comes back as a message.
 A call's actions run one at a time, in order; a call's failure ends that call and no other.
 """
 
 from __future__ import annotations
 
+import itertools
 import queue
 import traceback
 from collections.abc import Iterable
@@ -17,14 +18,32 @@ from typing import Any
 
 from ..ari.messages import AriResponse, Transport
 from ..flow.model import Action
-from .actions import LEAVING, hangup_request, request_for
+from ..flow.schema import not_found_meanings
+from ..flow.templates import to_text
+from ..web.messages import WebClient, WebDone, WebRequest, WebResponse
+from .actions import (
+    LEAVING,
+    LOCAL,
+    NOWHERE,
+    STOP_PLAYBACKS,
+    BadRequest,
+    hangup_request,
+    render,
+    request_for,
+)
 from .call import Call
 from .clock import Clock
+from .collect import Collector
+from .dial import GRACE, PEER_ARG, DialLeg, outcome_of, outcome_of_cause
 from .journal import Journal
 from .machine import CompiledFlow
 from .timers import TimerHeap
 
 QUIET_EVENTS = frozenset({"ChannelVarset"})  # five a call; logged at debug level only
+PEER_ACTIONS = frozenset(
+    {"dial_create", "dial_start", "bridge_create", "bridge_add", "bridge_destroy", "peer_hangup"}
+)
+ENDED_BY_STOP = frozenset({"stop_playback", "stop_recording"})  # one request per item
 
 
 @dataclass(frozen=True)
@@ -33,7 +52,17 @@ class ActionDone:
     action: Action
     response: AriResponse
     started: float
-    playback_id: str = ""
+    media: str = ""  # the playback or recording the action started
+
+
+@dataclass(frozen=True)
+class WebReply:
+    call: Call
+    token: int
+    response: WebResponse
+    started: float
+    request: WebRequest
+    into: str
 
 
 @dataclass(frozen=True)
@@ -48,9 +77,16 @@ class Reconcile:
 class _Timeout:
     call: Call
     generation: int
+    kind: str  # "move" (a flow timer), "collect", "http" or "dial"
     event: str
     text: str
     due: float
+    token: int = 0
+
+
+class _NoWebClient:
+    def submit(self, request: WebRequest, done: WebDone) -> None:
+        done(WebResponse(0, error="no web client"))
 
 
 class Dispatcher:
@@ -60,14 +96,18 @@ class Dispatcher:
         transport: Transport,
         clock: Clock,
         journal: Journal,
+        web: WebClient | None = None,
     ) -> None:
         self.flows = {compiled.flow.app: compiled for compiled in flows}
         self.transport = transport
         self.clock = clock
         self.journal = journal
+        self.web: WebClient = web or _NoWebClient()
         self.calls: dict[str, Call] = {}
+        self.peers: dict[str, Call] = {}  # a dialled callee's channel -> the call that dialled
         self.timers: TimerHeap[_Timeout] = TimerHeap()
         self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._tokens = itertools.count(1)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -96,6 +136,8 @@ class Dispatcher:
                 self._on_action_done(message)
             elif isinstance(message, _Timeout):
                 self._on_timeout(message)
+            elif isinstance(message, WebReply):
+                self._on_web_reply(message)
             elif isinstance(message, Reconcile):
                 self._on_reconcile(message)
         except Exception as error:  # a bug must end at most the call it happened in
@@ -105,28 +147,49 @@ class Dispatcher:
         for timeout in self.timers.pop_due(self.clock.now()):
             self.process(timeout)
 
+    def _schedule(
+        self, call: Call, seconds: float, kind: str, event: str, token: int = 0, text: str = ""
+    ) -> None:
+        due = self.clock.now() + seconds
+        timeout = _Timeout(call, call.generation, kind, event, text or f"{seconds:g}s", due, token)
+        self.timers.schedule(due, timeout)
+
     # -- events ------------------------------------------------------------------------------
 
     def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("type", "")
+        kind, channel_id = event.get("type", ""), _channel_id(event)
+        if channel_id in self.peers:
+            self._on_peer_event(self.peers[channel_id], kind, event)
+            return
         if kind == "StasisStart":
             self._start(event)
             return
-        call = self.calls.get(_channel_id(event))
+        call = self.calls.get(channel_id)
         if call is None:
             return  # not a call we own
         self._record_event(call, kind, event)
-        if kind == "StasisEnd":
-            call.left_app = True
-        call.playback_finished(event)
-        if kind in call.compiled.events and call.concerns_flow(event):
+        call.left_app |= kind == "StasisEnd"
+        call.track_media(event)
+        if kind == "PlaybackFinished":
+            self._prompt_finished(call, event)
+        if kind == "ChannelDtmfReceived" and call.collector is not None:
+            self._collect_key(call, call.collector, str(event.get("digit", "")))
+        elif kind in call.compiled.events and call.concerns_flow(event):
             self._send(call, kind, kind, ari=event)
         if kind == "StasisEnd" and self.calls.get(call.channel_id) is call:
             self._end(call, "left the app")
 
     def _on_timeout(self, timeout: _Timeout) -> None:
         call = timeout.call
-        if self.calls.get(call.channel_id) is call and call.generation == timeout.generation:
+        if self.calls.get(call.channel_id) is not call or call.generation != timeout.generation:
+            return
+        if timeout.kind == "collect":
+            self._collect_timeout(call, timeout.token)
+        elif timeout.kind == "http":
+            self._web_timeout(call, timeout.token)
+        elif timeout.kind == "dial":
+            self._dial_timeout(call, timeout.token)
+        else:
             late_ms = round((self.clock.now() - timeout.due) * 1000, 2)
             self._send(call, timeout.event, f"after {timeout.text}", late_ms=late_ms)
 
@@ -138,8 +201,8 @@ class Dispatcher:
             return
         call = Call(channel_id, channel.get("name", channel_id), compiled, self.clock.now())
         self.calls[channel_id] = call
-        caller = (channel.get("caller") or {}).get("number", "")
-        exten = (channel.get("dialplan") or {}).get("exten", "")
+        _call_data(call, channel, event)
+        caller, exten = call.caller["number"], call.info["extension"]
         self.journal.record(
             call.channel_name,
             "start",
@@ -151,9 +214,9 @@ class Dispatcher:
         call.machine = compiled.new_machine(call)
         self._after_step(call, "", "StasisStart")
 
-    def _record_event(self, call: Call, kind: str, event: dict[str, Any]) -> None:
+    def _record_event(self, call: Call, kind: str, event: dict[str, Any], who: str = "") -> None:
         detail = _event_detail(kind, event)
-        message = f"event {kind}" + (f" ({detail})" if detail else "")
+        message = f"{who}event {kind}" + (f" ({detail})" if detail else "")
         level = "debug" if kind in QUIET_EVENTS else "info"
         self.journal.record(call.channel_name, "event", message, event=kind, level=level)
 
@@ -170,12 +233,6 @@ class Dispatcher:
     def _after_step(self, call: Call, source: str, reason: str, **fields: Any) -> bool:
         entered = call.take_entered()
         call.steps += len(entered)
-        if call.steps > call.compiled.flow.max_steps:
-            message = f"loop guard: more than {call.compiled.flow.max_steps} state changes"
-            self.journal.record(call.channel_name, "error", message, level="error")
-            self._hang_up(call)
-            self._end(call, "loop guard", error=True)
-            return True
         if call.dropped:
             # By design (the flow moved on), but never silently: under overload it shows here.
             message = (
@@ -194,52 +251,127 @@ class Dispatcher:
                 **fields,
             )
             source = target
+            if not self._within_limits(call, target):
+                return True
             self._enter(call, target)
         self._pump(call)
         return bool(entered)
 
+    def _within_limits(self, call: Call, name: str) -> bool:
+        """The loop guards; False when one tripped (and was handled or ended the call)."""
+        call.visits[name] += 1
+        flow, state = call.compiled.flow, call.compiled.flow.states[name]
+        if call.steps > flow.max_steps:
+            self._limit(call, "max_steps", f"more than {flow.max_steps} state changes")
+            return False
+        if state.max_visits and call.visits[name] > state.max_visits:
+            self._limit(call, "max_visits", f"entered {name} more than {state.max_visits} times")
+            return False
+        return True
+
+    def _limit(self, call: Call, limit: str, message: str) -> None:
+        """The first trip raises LimitReached (counts start afresh); the next ends the call."""
+        first = not call.guard_tripped
+        call.guard_tripped, call.steps = True, 0
+        call.visits.clear()
+        self.journal.record(
+            call.channel_name,
+            "error",
+            f"loop guard: {message}",
+            level="warning" if first else "error",
+        )
+        payload = {"type": "LimitReached", "limit": limit, "state": call.current}
+        if first and self._send(call, "LimitReached", f"{limit} reached", ari=payload):
+            return
+        self._hang_up(call)
+        self._end(call, "loop guard", error=True)
+
     def _enter(self, call: Call, name: str) -> None:
         state = call.compiled.flow.states[name]
-        now = self.clock.now()
         for timer in state.timers:
-            due = now + timer.seconds
-            self.timers.schedule(due, _Timeout(call, call.generation, timer.event, timer.text, due))
+            self._schedule(call, timer.seconds, "move", timer.event, text=timer.text)
         call.outbox.extend(state.actions)
+
+    # -- outcomes and failures ---------------------------------------------------------------
+
+    def _outcome(self, call: Call, event: str, action: str, **payload: Any) -> None:
+        """An outcome of collect, dial or http: the flow's transition, else a failure."""
+        ari = {"type": event, **payload}
+        if self._send(call, event, _words(event), ari=ari):
+            return
+        self._fail(call, action, event, status=int(payload.get("status", 0) or 0), quiet=True)
+
+    def _fail(
+        self, call: Call, action: str, reason: str, status: int = 0, quiet: bool = False
+    ) -> None:
+        """The flow's ActionFailed transition handles it, if one matches; otherwise the call is
+        hung up (the flow-level default). Either way the state's remaining actions are dropped."""
+        call.outbox.clear()
+        handled = "ActionFailed" in call.compiled.events
+        level = "warning" if handled or quiet else "error"
+        self.journal.record(
+            call.channel_name, "error", f"{action} failed: {reason}", level=level, action=action
+        )
+        failure = {"type": "ActionFailed", "action": action, "status": status, "reason": reason}
+        if handled and self._send(call, "ActionFailed", f"{action} failed", ari=failure):
+            return
+        self._hang_up(call)
+        self._end(call, f"{action} failed", error=not quiet)
 
     # -- actions -----------------------------------------------------------------------------
 
     def _pump(self, call: Call) -> None:
-        """Send the call's next action, if none is in flight; finish the call when all is done."""
-        if call.busy:
-            return
-        if call.outbox:
+        """Run the call's next actions until one is in flight; finish the call when all is
+        done."""
+        while not call.busy and call.outbox and self.calls.get(call.channel_id) is call:
             action = call.outbox.popleft()
-            playback_id = self._playback_for(call, action)
-            if action.name == "stop_playback" and not playback_id:
-                self._pump(call)  # nothing is playing: nothing to stop
-                return
-            call.busy = True
-            call.leaving |= action.name in LEAVING
-            started = self.clock.now()
-            self.transport.submit(
-                request_for(action, call.channel_id, playback_id),
-                lambda response: self.post(
-                    ActionDone(call, action, response, started, playback_id)
-                ),
-            )
-        elif call.finished:
+            if action.name in LOCAL:
+                self._run_local(call, action)
+            else:
+                self._submit(call, action)
+        if not call.busy and not call.outbox and call.finished:
             self._finish(call)
 
-    def _playback_for(self, call: Call, action: Action) -> str:
-        """The playback a play starts, or the next one a stop_playback stops (one per request)."""
+    def _submit(self, call: Call, action: Action) -> None:
+        ids = self._ids(call, action)
+        if ids is None:
+            return  # nothing to stop
+        params = render(action.params, call.scope())
+        if action.name == "record":
+            params.setdefault("format", "wav")
+            ids["media"] = to_text(params["name"])
+            call.recording.add(ids["media"])
+        try:
+            request = request_for(action, ids, params)
+        except BadRequest as error:
+            self._fail(call, action.name, str(error))
+            return
+        call.busy = True
+        call.leaving |= action.name in LEAVING
+        started, media = self.clock.now(), ids.get("media", ids.get("playback", ""))
+        self.transport.submit(
+            request, lambda response: self.post(ActionDone(call, action, response, started, media))
+        )
+
+    def _ids(self, call: Call, action: Action) -> dict[str, str] | None:
+        """What the action's route names: the channel, and the playback, recording, callee or
+        bridge concerned. None for a stop with nothing left to stop (one request per item)."""
+        ids = {"channel": call.channel_id}
+        if call.dial is not None:
+            ids |= {"peer": call.dial.peer_id, "bridge": call.dial.bridge_id}
         if action.name == "play":
-            return call.new_playback_id()
-        if action.name == "stop_playback" and call.playing:
-            playback_id = call.playing.pop()
-            if call.playing:
+            ids["playback"] = call.new_playback_id()
+            collector = call.collector
+            if collector is not None and action is collector.prompt_action:
+                collector.prompt_id = ids["playback"]
+        elif action.name in ENDED_BY_STOP:
+            live = call.playing if action.name == "stop_playback" else call.recording
+            if not live:
+                return None
+            ids["playback" if action.name == "stop_playback" else "recording"] = live.pop()
+            if live:
                 call.outbox.appendleft(action)  # and then the next one
-            return playback_id
-        return ""
+        return ids
 
     def _on_action_done(self, done: ActionDone) -> None:
         call, action, response = done.call, done.action, done.response
@@ -248,34 +380,251 @@ class Dispatcher:
             return  # the call ended while this action was in flight
         took_ms = round((self.clock.now() - done.started) * 1000, 1)
         fields = {"action": action.name, "status": response.status, "took_ms": took_ms}
-        if response.ok or (response.gone and action.name == "stop_playback"):
-            # A playback that is gone had simply finished: that is what we wanted.
+        if action.name in PEER_ACTIONS:
+            self._peer_action_done(call, action, response, fields)
+        elif response.ok or (response.gone and action.name in not_found_meanings()):
+            # A 404 that does not mean the channel is gone: a playback that had ended already,
+            # a variable the channel does not have.
             self.journal.record(call.channel_name, "action", f"{action.name} ok", **fields)
-            self._pump(call)
+            self._keep_reply(call, action, response)
         elif response.gone:
             self.journal.record(
                 call.channel_name, "action", f"{action.name}: channel gone", **fields
             )
             self._end(call, "channel gone")
+            return
         else:
-            call.playing.discard(done.playback_id)  # a play that failed plays nothing
-            self._on_action_failed(call, action, response, fields)
+            call.playing.discard(done.media)  # a play or record that failed left nothing on
+            call.recording.discard(done.media)
+            self.journal.record(call.channel_name, "action", f"{action.name} failed", **fields)
+            self._fail(call, action.name, response.describe(), response.status)
+            return
+        self._pump(call)
 
-    def _on_action_failed(
+    def _keep_reply(self, call: Call, action: Action, response: AriResponse) -> None:
+        """`into`: get_variable keeps the variable's value, ari the whole JSON reply."""
+        into = action.params.get("into")
+        if into:
+            body = response.body
+            if action.name == "get_variable":
+                body = body.get("value") if isinstance(body, dict) else None
+            call.vars[str(into)] = body
+
+    def _run_local(self, call: Call, action: Action) -> None:
+        params = render(action.params, call.scope())
+        if action.name == "set":
+            call.vars.update(params)
+            self.journal.record(call.channel_name, "action", f"set {', '.join(params)}")
+        elif action.name == "collect":
+            call.collector = Collector.from_params(params)
+            self._prompt(call, call.collector, retry=False)
+        elif action.name == "dial":
+            self._dial(call, params)
+        elif action.name == "http":
+            self._http(call, params)
+
+    # -- collect -----------------------------------------------------------------------------
+
+    def _prompt(self, call: Call, collector: Collector, *, retry: bool) -> None:
+        """Play the prompt (after the retry prompt); the first-digit timer starts once it has
+        played, or at once when there is none."""
+        media = (collector.retry_prompt if retry else ()) + collector.prompt
+        collector.prompt_id = ""
+        if media:
+            collector.prompt_action = Action("play", {"media": list(media)}, NOWHERE)
+            call.outbox.appendleft(collector.prompt_action)
+        else:
+            self._collect_timer(call, collector, collector.first_digit_timeout)
+
+    def _prompt_finished(self, call: Call, event: dict[str, Any]) -> None:
+        collector = call.collector
+        playback_id = (event.get("playback") or {}).get("id")
+        if collector is not None and collector.prompt_id and playback_id == collector.prompt_id:
+            collector.prompt_id, collector.prompt_action = "", None
+            if not collector.digits:
+                self._collect_timer(call, collector, collector.first_digit_timeout)
+
+    def _collect_timer(self, call: Call, collector: Collector, seconds: float) -> None:
+        collector.token += 1
+        self._schedule(call, seconds, "collect", "collect", collector.token)
+
+    def _collect_key(self, call: Call, collector: Collector, digit: str) -> None:
+        self._stop_prompt(call, collector)
+        if collector.key(digit):
+            self._collect_done(call, collector)
+        else:
+            self._collect_timer(call, collector, collector.inter_digit_timeout)
+
+    def _stop_prompt(self, call: Call, collector: Collector) -> None:
+        """A key stops the prompt (barge-in), whether it is playing or still queued."""
+        if collector.prompt_action is not None and collector.prompt_action in call.outbox:
+            call.outbox.remove(collector.prompt_action)
+        if collector.prompt_id in call.playing:
+            call.outbox.appendleft(STOP_PLAYBACKS)
+            self._pump(call)
+        collector.prompt_id, collector.prompt_action = "", None
+
+    def _collect_timeout(self, call: Call, token: int) -> None:
+        collector = call.collector
+        if collector is None or token != collector.token:
+            return
+        if collector.digits:
+            self._collect_done(call, collector)
+        else:
+            self._collect_retry(call, collector, "NoInput")
+
+    def _collect_done(self, call: Call, collector: Collector) -> None:
+        if collector.accepts():
+            self._collect_over(call, collector, "DigitsCollected")
+        else:
+            self._collect_retry(call, collector, "NoMatch")
+
+    def _collect_retry(self, call: Call, collector: Collector, outcome: str) -> None:
+        if not collector.may_retry():
+            self._collect_over(call, collector, outcome)
+            return
+        self.journal.record(call.channel_name, "action", f"collect: {_words(outcome)}, retrying")
+        collector.retry()
+        collector.token += 1  # timers of the try before go stale
+        self._prompt(call, collector, retry=True)
+        self._pump(call)
+
+    def _collect_over(self, call: Call, collector: Collector, outcome: str) -> None:
+        call.collector = None
+        call.vars[collector.into] = collector.digits
+        self.journal.record(
+            call.channel_name, "action", f"collect: {_words(outcome)} '{collector.digits}'"
+        )
+        self._outcome(call, outcome, "collect", digits=collector.digits, tries=collector.tries + 1)
+
+    # -- dial --------------------------------------------------------------------------------
+
+    def _dial(self, call: Call, params: dict[str, Any]) -> None:
+        if call.dial is not None and not call.dial.ended:
+            self._fail(call, "dial", "this call is still connected to its last callee")
+            return
+        call.dialled += 1
+        leg = DialLeg(
+            call.channel_id,
+            f"{call.channel_id}-dial-{call.dialled}",
+            f"{call.channel_id}-bridge-{call.dialled}",
+            generation=call.generation,
+            timeout=float(params.get("timeout", 30.0)),
+        )
+        call.dial, self.peers[leg.peer_id] = leg, call
+        call.outbox.appendleft(leg.create(call.flow_name, params))
+        self._schedule(call, leg.timeout + GRACE, "dial", "dial", call.dialled)
+
+    def _on_peer_event(self, call: Call, kind: str, event: dict[str, Any]) -> None:
+        leg = call.dial
+        if leg is None or self.calls.get(call.channel_id) is not call:
+            return
+        self._record_event(call, kind, event, who="callee ")
+        if kind == "StasisStart" and not leg.settled:
+            call.outbox.appendleft(leg.dial())
+            self._pump(call)
+        elif kind == "Dial" and event.get("dialstatus") == "ANSWER" and not leg.settled:
+            leg.answered = True
+            call.outbox.extendleft(reversed(leg.bridge()))
+            self._pump(call)
+        elif kind == "Dial" and outcome_of(event) and not leg.settled:
+            self._dial_over(call, leg, outcome_of(event), dialstatus=event.get("dialstatus"))
+        elif kind == "ChannelHangupRequest":
+            leg.cause = int(event.get("cause") or 0)
+        elif kind in ("StasisEnd", "ChannelDestroyed"):
+            self._callee_gone(call, leg)
+
+    def _callee_gone(self, call: Call, leg: DialLeg) -> None:
+        self.peers.pop(leg.peer_id, None)
+        leg.ended = True
+        if not leg.settled:
+            self._dial_over(call, leg, outcome_of_cause(leg.cause), cause=leg.cause)
+        elif leg.answered:
+            call.outbox.extend(leg.tear_down())
+            self._pump(call)
+            if not self._send(call, "CalleeHungUp", "callee hung up", ari={"cause": leg.cause}):
+                self._hang_up(call)
+
+    def _dial_timeout(self, call: Call, dialled: int) -> None:
+        """Asterisk's own dial timeout should have ended it: a safety net, not the rule."""
+        leg = call.dial
+        if leg is not None and call.dialled == dialled and not leg.settled:
+            self._dial_over(call, leg, "DialNoAnswer", cause=0)
+
+    def _dial_over(self, call: Call, leg: DialLeg, outcome: str, **payload: Any) -> None:
+        """An answer that never came: forget the callee, hang it up, raise the outcome."""
+        leg.settled = True
+        call.outbox = type(call.outbox)(a for a in call.outbox if a.name not in PEER_ACTIONS)
+        call.outbox.extend(leg.cancel())
+        self._pump(call)
+        if leg.generation == call.generation:
+            self._outcome(call, outcome, "dial", **payload)
+
+    def _peer_action_done(
         self, call: Call, action: Action, response: AriResponse, fields: dict[str, Any]
     ) -> None:
-        """The flow's ActionFailed transition handles it, if it has one that matches;
-        otherwise the call is hung up. Either way the state's remaining actions are dropped."""
-        call.outbox.clear()
-        handles = "ActionFailed" in call.compiled.events
-        message = f"{action.name} failed: {response.describe()}"
-        level = "warning" if handles else "error"
-        self.journal.record(call.channel_name, "error", message, level=level, **fields)
-        failure = {"type": "ActionFailed", "action": action.name, "status": response.status}
-        if handles and self._send(call, "ActionFailed", f"{action.name} failed", ari=failure):
+        leg = call.dial
+        ok = response.ok or (response.gone and action.name in ("peer_hangup", "bridge_destroy"))
+        level = "info" if ok else "warning"
+        result = "ok" if ok else f"failed: {response.describe()}"
+        self.journal.record(
+            call.channel_name, "action", f"{action.name} {result}", level=level, **fields
+        )
+        if leg is None or leg.settled:
             return
-        self._hang_up(call)
-        self._end(call, f"{action.name} failed", error=True)
+        if action.name == "bridge_add" and ok:
+            leg.settled = True
+            self._outcome(call, "DialAnswered", "dial", callee=leg.peer_id)
+        elif not ok:
+            self._dial_over(call, leg, "DialFailed", status=response.status)
+
+    # -- http --------------------------------------------------------------------------------
+
+    def _http(self, call: Call, params: dict[str, Any]) -> None:
+        request = WebRequest(
+            method=str(params.get("method", "GET")),
+            url=to_text(params["url"]),
+            headers={key: to_text(value) for key, value in (params.get("headers") or {}).items()},
+            body=params.get("body"),
+            timeout=float(params.get("timeout", 5.0)),
+        )
+        token, started, into = next(self._tokens), self.clock.now(), str(params.get("into", ""))
+        call.webhooks.add(token)
+        self._schedule(call, request.timeout, "http", "http", token)
+        self.web.submit(
+            request,
+            lambda response: self.post(WebReply(call, token, response, started, request, into)),
+        )
+
+    def _on_web_reply(self, reply: WebReply) -> None:
+        call, response = reply.call, reply.response
+        if self.calls.get(call.channel_id) is not call or reply.token not in call.webhooks:
+            return  # the call ended, the state was left, or it timed out already
+        call.webhooks.discard(reply.token)
+        took_ms = round((self.clock.now() - reply.started) * 1000, 1)
+        result = str(response.status) if response.status else response.error
+        self.journal.record(
+            call.channel_name,
+            "action",
+            f"http {reply.request.method} {reply.request.safe_url}: {result}",
+            action="http",
+            status=response.status,
+            took_ms=took_ms,
+        )
+        if response.ok:
+            if reply.into:
+                call.vars[reply.into] = response.body
+            self._outcome(call, "HttpSucceeded", "http", status=response.status)
+        else:
+            fields = {"status": response.status, "error": response.error, "body": response.body}
+            self._outcome(call, "HttpFailed", "http", **fields)
+
+    def _web_timeout(self, call: Call, token: int) -> None:
+        if token in call.webhooks:
+            call.webhooks.discard(token)
+            self._outcome(call, "HttpTimedOut", "http")
+
+    # -- the end of a call -------------------------------------------------------------------
 
     def _finish(self, call: Call) -> None:
         """The flow reached a final state and its actions are done: release the channel."""
@@ -293,6 +642,7 @@ class Dispatcher:
         del self.calls[call.channel_id]
         call.generation += 1  # its timers go stale
         call.outbox.clear()
+        self._release_callee(call)
         seconds = self.clock.now() - call.started_at
         self.journal.record(
             call.channel_name,
@@ -303,6 +653,17 @@ class Dispatcher:
             error=error,
             level="error" if error else "info",
         )
+
+    def _release_callee(self, call: Call) -> None:
+        """The caller is gone: the callee and the bridge go too (not through the outbox, which
+        a call that ended no longer runs)."""
+        leg = call.dial
+        if leg is None:
+            return
+        self.peers.pop(leg.peer_id, None)
+        ids = {"channel": call.channel_id, "peer": leg.peer_id, "bridge": leg.bridge_id}
+        for action in leg.tear_down():
+            self.transport.submit(request_for(action, ids, action.params), lambda response: None)
 
     # -- reconnects and bugs -----------------------------------------------------------------
 
@@ -323,18 +684,37 @@ class Dispatcher:
             self._end(call, "internal error", error=True)
 
     def _call_of(self, message: object) -> Call | None:
-        if isinstance(message, ActionDone | _Timeout):
+        if isinstance(message, ActionDone | _Timeout | WebReply):
             return message.call
         if isinstance(message, dict):
-            return self.calls.get(_channel_id(message))
+            channel_id = _channel_id(message)
+            return self.calls.get(channel_id) or self.peers.get(channel_id)
         return None
 
 
+def _call_data(call: Call, channel: dict[str, Any], event: dict[str, Any]) -> None:
+    """What `caller` and `call` hold in expressions."""
+    caller = channel.get("caller") or {}
+    dialplan = channel.get("dialplan") or {}
+    call.caller = {"number": caller.get("number", ""), "name": caller.get("name", "")}
+    call.info = {
+        "id": call.channel_id,
+        "channel": call.channel_name,
+        "app": call.flow_name,
+        "extension": dialplan.get("exten", ""),
+        "context": dialplan.get("context", ""),
+        "args": [arg for arg in event.get("args") or [] if arg != PEER_ARG],
+        "language": channel.get("language", ""),
+    }
+
+
 def _channel_id(event: dict[str, Any]) -> str:
-    """The channel an event concerns: its `channel`, or a playback/recording's target."""
-    channel = event.get("channel")
-    if isinstance(channel, dict):
-        return str(channel.get("id", ""))
+    """The channel an event concerns: its `channel`, a Dial's `peer`, or a playback or
+    recording's target."""
+    for key in ("channel", "peer"):
+        channel = event.get(key)
+        if isinstance(channel, dict):
+            return str(channel.get("id", ""))
     for key in ("playback", "recording"):
         target = (event.get(key) or {}).get("target_uri", "")
         if target.startswith("channel:"):
@@ -352,4 +732,11 @@ def _event_detail(kind: str, event: dict[str, Any]) -> str:
         return f"{event.get('variable', '')}"
     if kind in ("ChannelHangupRequest", "ChannelDestroyed"):
         return f"cause {event.get('cause', '')}"
+    if kind == "Dial":
+        return str(event.get("dialstatus", ""))
     return ""
+
+
+def _words(event: str) -> str:
+    """`DigitsCollected` -> `digits collected`, for log lines."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in event).strip()

@@ -14,6 +14,7 @@ from typing import Any
 from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
 
+from ..flow.expressions import Expression
 from ..flow.model import Flow, Move, State, Transition
 
 
@@ -44,8 +45,8 @@ def _definition(flow: Flow, state: State) -> dict[str, Any]:
     moves: dict[str, list[dict[str, Any]]] = {}
     for move in _moves(flow, state):
         transition: dict[str, Any] = {"target": move.target}
-        if isinstance(move, Transition) and move.filters:
-            transition["cond"] = [_matches(move.filters)]
+        if isinstance(move, Transition) and not move.catches_all:
+            transition["cond"] = [_matches(move.filters, move.when)]
         moves.setdefault(move.event, []).append(transition)
     definition: dict[str, Any] = {
         "initial": state.name == flow.initial,
@@ -62,13 +63,17 @@ def _moves(flow: Flow, state: State) -> tuple[Move, ...]:
     return flow.transitions_of(state) + state.timers
 
 
-def _matches(filters: tuple[tuple[str, str], ...]) -> Callable[..., bool]:
-    """A guard: does the ARI event (passed to `send` as `ari=`) have these field values?"""
+def _matches(filters: tuple[tuple[str, str], ...], when: Expression | None) -> Callable[..., bool]:
+    """A guard: does the event (passed to `send` as `ari=`) have these field values, and does
+    the `when` expression hold for the call (the machine's model)?"""
 
-    def matches(ari: dict[str, Any] | None = None) -> bool:
-        return ari is not None and all(_field(ari, key) == value for key, value in filters)
+    def matches(model: Any, ari: dict[str, Any] | None = None) -> bool:
+        if filters and (ari is None or any(_field(ari, k) != v for k, v in filters)):
+            return False
+        return when is None or when.is_true(model.scope(ari))
 
-    matches.__name__ = " and ".join(f"{key}={value}" for key, value in filters)
+    names = [f"{key}={value}" for key, value in filters] + ([when.text] if when else [])
+    matches.__name__ = " and ".join(names)
     return matches
 
 

@@ -11,7 +11,7 @@ from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
 
 from .errors import Problem
-from .model import Flow, Where
+from .model import OUTCOME_OF, OUTCOMES, Flow, Where
 
 _TIMER_EVENT = re.compile(r"^after_[0-9]+ms$")
 
@@ -40,6 +40,7 @@ def _problems(flow: Flow) -> Iterator[Problem]:
     yield from _finals(flow)
     yield from _timers(flow)
     yield from _shadowed(flow)
+    yield from _outcomes(flow)
     yield from _graph(flow)
 
 
@@ -96,10 +97,27 @@ def _shadowed(flow: Flow) -> Iterator[Problem]:
         catch_all: set[str] = set()
         for move in transitions:
             if move.event in catch_all:
-                message = f"never taken: an earlier {move.event} transition has no filter"
+                message = f"never taken: an earlier {move.event} transition has no filter or guard"
                 yield _at(flow, move.where, message)
-            if not move.filters:
+            if move.catches_all:
                 catch_all.add(move.event)
+
+
+def _outcomes(flow: Flow) -> Iterator[Problem]:
+    """A state running collect, dial or http must say where its success leads; and a state
+    must not wait for the outcome of an action it does not run."""
+    for state in flow.states.values():
+        runs = {action.name for action in state.actions}
+        for action in state.actions:
+            success = OUTCOMES.get(action.name, ("", ()))[0]
+            if success and not flow.handles(state, success):
+                message = f"{action.name} leads nowhere: add a transition for {success}"
+                yield _at(flow, action.where, message)
+        for move in state.transitions:
+            action_name = OUTCOME_OF.get(move.event, "")
+            if action_name and action_name not in runs:
+                message = f"never happens: {move.event} follows {action_name}, not run here"
+                yield _at(flow, move.where, message)
 
 
 def _graph(flow: Flow) -> Iterator[Problem]:

@@ -6,12 +6,24 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Any
 
 from . import checks, schema, yamltree
+from .ari_operations import find_operation, no_such_operation
 from .durations import parse_duration
 from .errors import FlowError, Problem, Trail
-from .model import Action, Flow, State, Timer, Transition, Where
+from .expressions import Expression, ExpressionError, parse_expression
+from .model import CALL_DATA, Action, Flow, State, Timer, Transition, Where
+from .templates import Template, is_template, parse_template
+
+# Parameters given as durations (`5s`), turned into seconds here, with their upper bound.
+DURATIONS = {
+    "collect": {"first_digit_timeout": 3600.0, "inter_digit_timeout": 3600.0},
+    "dial": {"timeout": 600.0},
+    "http": {"timeout": 30.0},
+}
 
 
 def load_flow(path: str) -> Flow:
@@ -33,16 +45,34 @@ def flow_from_tree(tree: yamltree.Tree, path: str) -> Flow:
     return flow
 
 
+def declared_variables(data: dict[str, Any]) -> set[str]:
+    """Flow variables: those under `vars`, and those an action sets (`set`, `into`)."""
+    names = set(data.get("vars") or {})
+    for spec in data["states"].values():
+        for item in (spec or {}).get("do") or []:
+            if isinstance(item, dict):
+                ((name, params),) = item.items()
+                params = params or {}
+                names |= set(params) if name == "set" else {params.get("into")} - {None}
+    return names
+
+
 class _Builder:
-    """Turns schema-valid plain data into the model, noting bad durations on the way."""
+    """Turns schema-valid plain data into the model, noting the mistakes a schema cannot see
+    (durations, expressions, unknown variables, ARI operations) on the way."""
 
     def __init__(self, tree: yamltree.Tree, path: str) -> None:
         self.tree = tree
         self.path = path
         self.problems: list[Problem] = []
+        self.variables = declared_variables(tree.data) | CALL_DATA
 
     def where(self, trail: Trail, *, key: bool = False) -> Where:
         return Where(*self.tree.where(trail, key=key), trail)
+
+    def problem(self, trail: Trail, message: str, at: tuple[int, int] | None = None) -> None:
+        line, col = at or self.tree.where(trail)
+        self.problems.append(Problem(self.path, line, col, message, trail))
 
     def flow(self) -> Flow:
         data = self.tree.data
@@ -56,6 +86,7 @@ class _Builder:
             description=data.get("description", ""),
             initial_where=self.where(("initial",)),
             max_steps=data.get("limits", {}).get("max_steps", Flow.max_steps),
+            vars=data.get("vars") or {},
         )
 
     def state(self, name: str, spec: dict[str, Any]) -> State:
@@ -69,16 +100,90 @@ class _Builder:
             transitions=self.transitions(spec.get("on") or {}, (*trail, "on")),
             timers=self.timers(spec.get("after") or {}, (*trail, "after")),
             final=bool(spec.get("final", False)),
+            max_visits=spec.get("max_visits"),
         )
+
+    # -- actions -----------------------------------------------------------------------------
 
     def action(self, item: str | dict[str, Any], trail: Trail) -> Action:
         if isinstance(item, str):
+            self.needs_no_parameters(item, trail)
             return Action(item, {}, self.where(trail))
         ((name, params),) = item.items()
-        return Action(name, params or {}, self.where(trail))
+        at: Trail = (*trail, name)
+        params = {key: self.value(value, (*at, key)) for key, value in (params or {}).items()}
+        self.durations(name, params, at)
+        if name == "collect" and isinstance(params.get("valid"), str):
+            self.regex(params["valid"], (*at, "valid"))
+        if name == "ari":
+            self.ari_operation(params, at)
+        return Action(name, params, self.where(trail))
+
+    def needs_no_parameters(self, name: str, trail: Trail) -> None:
+        required = schema.schema_document()["$defs"]["actions"][name].get("required", [])
+        if required or name == "set":
+            wanted = ", ".join(required) or "variable: value"
+            self.problem(trail, f"{name} needs parameters ({wanted}): write {{{name}: {{…}}}}")
+
+    def value(self, value: Any, trail: Trail) -> Any:
+        """A parameter value, with every `{{ … }}` text compiled into a Template."""
+        if isinstance(value, dict):
+            return {key: self.value(item, (*trail, key)) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.value(item, (*trail, i)) for i, item in enumerate(value)]
+        if isinstance(value, str) and is_template(value):
+            return self.template(value, trail)
+        return value
+
+    def template(self, text: str, trail: Trail) -> Template | str:
+        try:
+            template = parse_template(text)
+        except ExpressionError as error:
+            at = self.tree.where_in_text(trail, error.offset)
+            self.problem(trail, f"bad template: {error.message}", at)
+            return text
+        self.known(template.references, trail)
+        return template
+
+    def durations(self, action: str, params: dict[str, Any], trail: Trail) -> None:
+        for key, longest in DURATIONS.get(action, {}).items():
+            if key not in params:
+                continue
+            try:
+                params[key] = parse_duration(params[key])
+            except ValueError as error:
+                self.problem((*trail, key), str(error))
+                continue
+            if params[key] > longest:
+                self.problem((*trail, key), f"'{key}' must be at most {longest:g}s")
+
+    def regex(self, pattern: str, trail: Trail) -> None:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            self.problem(trail, f"bad regular expression: {error}")
+
+    def ari_operation(self, params: dict[str, Any], trail: Trail) -> None:
+        """The escape hatch must name a real ARI operation, with parameters it takes."""
+        method, path = params["method"], params["path"]
+        operation = find_operation(method, path)
+        if operation is None:
+            self.problem((*trail, "path"), no_such_operation(method, path))
+            return
+        for key in params.get("params") or {}:
+            if key not in operation.query:
+                hint = _hint(key, sorted(operation.query))
+                self.problem((*trail, "params", key), f"{method} {path} has no '{key}'{hint}")
+        missing = sorted(operation.required - set(params.get("params") or {}))
+        if missing:
+            self.problem((*trail, "params"), f"{method} {path} needs {', '.join(missing)}")
+        if "body" in params and not operation.body:
+            self.problem((*trail, "body"), f"{method} {path} takes no body")
+
+    # -- transitions and timers --------------------------------------------------------------
 
     def transitions(self, spec: dict[str, Any], trail: Trail) -> tuple[Transition, ...]:
-        """`EVENT: state`, `EVENT: {goto: state, FILTER: value}`, or a list of the latter."""
+        """`EVENT: state`, `EVENT: {goto: state, when: …, FILTER: value}`, or a list of those."""
         found = []
         for event, value in spec.items():
             if isinstance(value, str):
@@ -87,9 +192,35 @@ class _Builder:
             items = value if isinstance(value, list) else [value]
             for i, item in enumerate(items):
                 at = (*trail, event, i) if isinstance(value, list) else (*trail, event)
-                filters = tuple((k, str(v)) for k, v in item.items() if k != "goto")
-                found.append(Transition(event, item["goto"], self.where((*at, "goto")), filters))
+                filters = tuple((k, str(v)) for k, v in item.items() if k not in ("goto", "when"))
+                when = self.guard(item["when"], (*at, "when")) if "when" in item else None
+                where = self.where((*at, "goto"))
+                found.append(Transition(event, item["goto"], where, filters, when))
         return tuple(found)
+
+    def guard(self, text: str, trail: Trail) -> Expression | None:
+        try:
+            expression = parse_expression(text)
+        except ExpressionError as error:
+            at = self.tree.where_in_text(trail, error.offset)
+            self.problem(trail, f"bad expression: {error.message}", at)
+            return None
+        self.known(expression.references, trail, also=frozenset({"event"}))
+        return expression
+
+    def known(
+        self,
+        references: tuple[tuple[str, int], ...],
+        trail: Trail,
+        also: frozenset[str] = frozenset(),
+    ) -> None:
+        """Every variable an expression uses must exist: a typo is a load error, not a blank."""
+        names = self.variables | also
+        for name, offset in references:
+            if name not in names:
+                at = self.tree.where_in_text(trail, offset)
+                hint = _hint(name, sorted(names))
+                self.problem(trail, f"unknown variable '{name}'{hint}", at)
 
     def timers(self, spec: dict[str, str], trail: Trail) -> tuple[Timer, ...]:
         timers = []
@@ -100,3 +231,10 @@ class _Builder:
             except ValueError as error:
                 self.problems.append(Problem(self.path, where.line, where.col, str(error), trail))
         return tuple(timers)
+
+
+def _hint(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; known: {', '.join(options)}" if options else ""

@@ -10,6 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import Trail
+from .expressions import Expression
+
+# The events flowrunner raises for its own multi-step actions: the one that means it worked, and
+# the others. A state running the action must handle the first; the others, when unhandled, are
+# the action failing (ActionFailed, then the flow-level default: log and hang up).
+OUTCOMES: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "collect": ("DigitsCollected", ("NoInput", "NoMatch")),
+    "dial": ("DialAnswered", ("DialBusy", "DialNoAnswer", "DialFailed")),
+    "http": ("HttpSucceeded", ("HttpFailed", "HttpTimedOut")),
+}
+OUTCOME_OF = {event: action for action, (ok, bad) in OUTCOMES.items() for event in (ok, *bad)}
+CALL_DATA = frozenset({"caller", "call"})  # variables every call has; guards also see `event`
 
 
 @dataclass(frozen=True)
@@ -21,7 +33,8 @@ class Where:
 
 @dataclass(frozen=True)
 class Action:
-    """An ARI action run on entering a state, e.g. `answer` or `play` with its parameters."""
+    """An action run on entering a state, e.g. `answer` or `play` with its parameters. Parameter
+    values may hold templates (`Template`), rendered with the call's variables when it runs."""
 
     name: str
     params: Mapping[str, Any]
@@ -30,13 +43,19 @@ class Action:
 
 @dataclass(frozen=True)
 class Transition:
-    """On `event` (an ARI event name, ActionFailed, or a timer's), go to `target` if the event's
-    fields match `filters`, e.g. (("digit", "1"),) for ChannelDtmfReceived."""
+    """On `event` (an ARI event name, one of flowrunner's, or a timer's), go to `target` if the
+    event's fields match `filters`, e.g. (("digit", "1"),) for ChannelDtmfReceived, and the
+    guard `when` holds."""
 
     event: str
     target: str
     where: Where
     filters: tuple[tuple[str, str], ...] = ()
+    when: Expression | None = None
+
+    @property
+    def catches_all(self) -> bool:
+        return not self.filters and self.when is None
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,7 @@ class State:
     transitions: tuple[Transition, ...] = ()
     timers: tuple[Timer, ...] = ()
     final: bool = False
+    max_visits: int | None = None  # entering it once more raises LimitReached
 
     @property
     def moves(self) -> tuple[Move, ...]:
@@ -80,15 +100,19 @@ class Flow:
     everywhere: tuple[Transition, ...] = ()  # the top-level `on`: applies in every live state
     description: str = ""
     initial_where: Where = field(default=Where(1, 1, ("initial",)))
-    max_steps: int = 1000  # state changes one call may make before it is ended as a loop
+    max_steps: int = 1000  # state changes one call may make before LimitReached
+    vars: Mapping[str, Any] = field(default_factory=dict)  # flow variables, starting values
 
     def transitions_of(self, state: State) -> tuple[Transition, ...]:
         """A state's own transitions, then the flow-wide ones, tried in that order. A state's
-        transition without filters overrides the flow-wide ones for its event."""
+        transition without filters or guard overrides the flow-wide ones for its event."""
         if state.final:
             return ()
-        own = {t.event for t in state.transitions if not t.filters}
+        own = {t.event for t in state.transitions if t.catches_all}
         return state.transitions + tuple(t for t in self.everywhere if t.event not in own)
+
+    def handles(self, state: State, event: str) -> bool:
+        return any(t.event == event for t in self.transitions_of(state))
 
     def targets_of(self, state: State) -> set[str]:
         return {t.target for t in self.transitions_of(state)} | {t.target for t in state.timers}

@@ -51,10 +51,25 @@ def _validator(name: str) -> Draft202012Validator:
 
 @cache
 def action_routes() -> dict[str, tuple[str, str]]:
-    """Action name -> (HTTP method, ARI path template with `{channel}`)."""
+    """Action name -> (HTTP method, ARI path template with `{channel}`), for the actions that
+    are one ARI request; the others (set, collect, dial, http, ari) the engine runs itself."""
     actions = schema_document()["$defs"]["actions"]
     return {
-        name: (spec["x-ari"]["method"], spec["x-ari"]["path"]) for name, spec in actions.items()
+        name: (spec["x-ari"]["method"], spec["x-ari"]["path"])
+        for name, spec in actions.items()
+        if "x-ari" in spec
+    }
+
+
+@cache
+def not_found_meanings() -> dict[str, str]:
+    """What a 404 means, for the actions where it is not "the channel is gone": `done` (what
+    was to be stopped had ended already) or `empty` (no such variable)."""
+    actions = schema_document()["$defs"]["actions"]
+    return {
+        name: spec["x-ari"]["not_found"]
+        for name, spec in actions.items()
+        if "not_found" in spec.get("x-ari", {})
     }
 
 
@@ -121,4 +136,4 @@ def _hint(word: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, options, n=1)
     if close:
         return f"; did you mean '{close[0]}'?"
-    return f"; expected one of: {', '.join(options)}" if len(options) <= 25 else ""
+    return f"; expected one of: {', '.join(options)}" if len(options) <= 40 else ""

@@ -33,6 +33,15 @@ class Tree:
     data: Any
     values: dict[Trail, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Trail, tuple[int, int]] = field(default_factory=dict)
+    texts: dict[Trail, tuple[int, int]] = field(default_factory=dict)  # one-line text: 1st char
+
+    def where_in_text(self, trail: Trail, offset: int) -> tuple[int, int]:
+        """The position of character `offset` of the text at `trail`, when that text stands on
+        one line as written (plain or quoted); else the position of the value."""
+        if trail in self.texts:
+            line, col = self.texts[trail]
+            return line, col + offset
+        return self.where(trail)
 
     def where(self, trail: Trail, *, key: bool = False) -> tuple[int, int]:
         """The position of the value (or key) at `trail`, else of its nearest ancestor."""
@@ -95,6 +104,9 @@ class _Walker:
     def scalar(self, node: Node, trail: Trail) -> Any:
         """YAML 1.2 core schema values; what only YAML 1.1 would convert stays text."""
         tag, text = _tag(node), str(node.value)
+        start, end, style = node.start_mark, node.end_mark, getattr(node, "style", None)
+        if start.line == end.line and style in (None, "'", '"'):
+            self.tree.texts[trail] = (start.line + 1, start.column + 1 + (style is not None))
         try:
             return _CONVERT.get(tag, str)(text)
         except ValueError:

@@ -9,8 +9,9 @@ from typing import Any
 from ..flow import schema, yamltree
 from ..flow.durations import parse_duration
 from ..flow.errors import FlowError, Problem
-from ..sim.asterisk import SimChannel
+from ..sim.asterisk import Callee, SimChannel
 from ..sim.run import CallerStep
+from ..sim.web import CannedReply
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Expected:
     within: float = 0.0
     state: str | None = None
     ended: bool | None = None
+    vars: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Case:
     channel: SimChannel
     caller: tuple[CallerStep, ...] = ()
     failures: dict[str, int] = field(default_factory=dict)
+    callee: Callee = field(default_factory=Callee)
+    replies: tuple[CannedReply, ...] = ()
     expect: Expected = Expected()
 
 
@@ -60,6 +64,7 @@ def _case(item: dict[str, Any], line: int) -> Case:
         caller_name=call.get("caller_name", ""),
         exten=call.get("extension", SimChannel.exten),
         args=list(call.get("args", [])),
+        variables=dict(call.get("variables", {})),
     )
     expect = item["expect"]
     actions = expect.get("actions")
@@ -69,12 +74,35 @@ def _case(item: dict[str, Any], line: int) -> Case:
         channel=channel,
         caller=tuple(caller_step(text) for text in item.get("caller", [])),
         failures=dict(item.get("ari", {})),
+        callee=_callee(item.get("dial", {})),
+        replies=tuple(_reply(reply) for reply in item.get("http", [])),
         expect=Expected(
             actions=None if actions is None else tuple(_timed(text) for text in actions),
             within=parse_duration(expect["within"]) if "within" in expect else 0.0,
             state=expect.get("state"),
             ended=expect.get("ended"),
+            vars=expect.get("vars"),
         ),
+    )
+
+
+def _callee(spec: dict[str, Any]) -> Callee:
+    after, hangup = spec.get("after"), spec.get("hangup_after")
+    return Callee(
+        outcome=spec.get("outcome", "answer"),
+        after=None if after is None else _seconds(after),
+        hangup_after=None if hangup is None else _seconds(hangup),
+    )
+
+
+def _reply(spec: dict[str, Any]) -> CannedReply:
+    return CannedReply(
+        url=spec["url"],
+        method=spec.get("method", ""),
+        status=spec.get("status", 200),
+        json=spec.get("json"),
+        after=_seconds(spec.get("after", "100ms")),
+        timeout=spec.get("timeout", False),
     )
 
 

@@ -21,7 +21,14 @@ class CaseResult:
 
 
 def run_case(compiled: CompiledFlow, case: Case) -> CaseResult:
-    result = simulate(compiled, list(case.caller), channel=case.channel, failures=case.failures)
+    result = simulate(
+        compiled,
+        list(case.caller),
+        channel=case.channel,
+        failures=case.failures,
+        callee=case.callee,
+        replies=list(case.replies),
+    )
     return CaseResult(case, tuple(_compare(case.expect, result)), result)
 
 
@@ -34,6 +41,9 @@ def _compare(expect: Expected, result: SimResult) -> list[str]:
         problems.append(f"state: expected {expect.state}, got {result.final_state}")
     if expect.ended is not None and expect.ended != result.ended:
         problems.append(f"ended: expected {expect.ended}, got {result.ended}")
+    for name, value in (expect.vars or {}).items():
+        if result.vars.get(name) != value:
+            problems.append(f"vars.{name}: expected {value!r}, got {result.vars.get(name)!r}")
     return problems
 
 

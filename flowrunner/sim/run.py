@@ -7,8 +7,9 @@ from typing import Any
 
 from ..engine.dispatcher import Dispatcher
 from ..engine.machine import CompiledFlow
-from .asterisk import SentRequest, SimChannel, SimulatedAsterisk
+from .asterisk import Callee, SentRequest, SimChannel, SimulatedAsterisk
 from .clock import VirtualClock
+from .web import CannedReply, SentWebRequest, SimulatedWeb
 
 LONGEST_CALL = 4 * 3600.0  # a flow that never ends is stopped here
 
@@ -39,6 +40,8 @@ class SimResult:
     final_state: str
     ended: bool
     duration: float
+    vars: dict[str, Any] = field(default_factory=dict)  # the flow's variables at the end
+    web: list[SentWebRequest] = field(default_factory=list)
 
 
 class _Recorder:
@@ -60,30 +63,45 @@ def simulate(
     *,
     channel: SimChannel | None = None,
     failures: dict[str, int] | None = None,
+    callee: Callee | None = None,
+    replies: list[CannedReply] | None = None,
     until: float = LONGEST_CALL,
 ) -> SimResult:
     clock = VirtualClock()
-    asterisk = SimulatedAsterisk(clock, channel or SimChannel(), compiled.flow.app, failures)
+    channel = channel or SimChannel()
+    asterisk = SimulatedAsterisk(clock, channel, compiled.flow.app, failures, callee=callee)
+    web = SimulatedWeb(clock, replies)
     recorder = _Recorder(clock)
-    dispatcher = Dispatcher([compiled], asterisk, clock, recorder)
+    dispatcher = Dispatcher([compiled], asterisk, clock, recorder, web)
     for step in caller or []:
         _schedule(asterisk, recorder, step)
     asterisk.start()
+    call = None
     while True:
         for event in asterisk.take_due(clock.now()):
             dispatcher.post(event)
+        web.answer_due(clock.now())
         dispatcher.drain()
         dispatcher.fire_due_timers()
         dispatcher.drain()
-        due = (dispatcher.timers.next_due(), asterisk.events.next_due())
+        call = call or dispatcher.calls.get(channel.id)
+        due = (dispatcher.timers.next_due(), asterisk.events.next_due(), web.pending.next_due())
         upcoming = [t for t in due if t is not None]
         if not dispatcher.calls or not upcoming or min(upcoming) > until:
             break
         clock.advance_to(min(upcoming))
-    if not recorder.ended:
-        recorder.final_state = next(iter(dispatcher.calls.values())).current
+    if not recorder.ended and call is not None:
+        recorder.final_state = call.current
     timeline = sorted(recorder.timeline, key=lambda happening: happening.at)
-    return SimResult(timeline, asterisk.sent, recorder.final_state, recorder.ended, clock.now())
+    return SimResult(
+        timeline,
+        asterisk.sent,
+        recorder.final_state,
+        recorder.ended,
+        clock.now(),
+        dict(call.vars) if call else {},
+        web.sent,
+    )
 
 
 def _schedule(asterisk: SimulatedAsterisk, recorder: _Recorder, step: CallerStep) -> None:

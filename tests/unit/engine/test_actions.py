@@ -1,27 +1,67 @@
-from flowrunner.engine.actions import request_for
+import pytest
+
+from flowrunner.engine.actions import BadRequest, render, request_for
 from flowrunner.flow.model import Action, Where
+from flowrunner.flow.templates import parse_template
 
 HERE = Where(1, 1, ())
 
 
+def request(action: Action, channel: str = "c", **ids: str) -> tuple[str, str, dict[str, str]]:
+    sent = request_for(action, {"channel": channel, **ids}, action.params)
+    return sent.method, sent.path, dict(sent.params)
+
+
 def test_actions_become_the_ari_requests_the_schema_routes_them_to() -> None:
-    request = request_for(Action("hangup", {"reason": "busy"}, HERE), "1700.5")
-    assert (request.method, request.path, dict(request.params)) == (
-        "DELETE",
-        "channels/1700.5",
-        {"reason": "busy"},
-    )
-    assert request_for(Action("ring", {}, HERE), "x").uri == "channels/x/ring"
+    hangup = Action("hangup", {"reason": "busy"}, HERE)
+    assert request(hangup, "1700.5") == ("DELETE", "channels/1700.5", {"reason": "busy"})
+    ring = Action("ring", {}, HERE)
+    assert request_for(ring, {"channel": "x"}, {}).uri == "channels/x/ring"
 
 
 def test_parameters_are_sent_as_ari_writes_them() -> None:
     play = Action("play", {"media": ["sound:a", "sound:b"], "lang": "en"}, HERE)
-    assert request_for(play, "c", "c-play-1").uri == (
+    assert request_for(play, {"channel": "c", "playback": "c-play-1"}, play.params).uri == (
         "channels/c/play/c-play-1?media=sound%3Aa%2Csound%3Ab&lang=en"
     )
     cont = Action("continue", {"context": "x", "priority": 2}, HERE)
-    assert dict(request_for(cont, "c").params) == {"context": "x", "priority": "2"}
+    assert request(cont)[2] == {"context": "x", "priority": "2"}
+    record = Action("record", {"name": "vm", "beep": True}, HERE)
+    assert request(record) == ("POST", "channels/c/record", {"name": "vm", "beep": "true"})
 
 
 def test_channel_ids_are_escaped_in_the_path() -> None:
-    assert request_for(Action("answer", {}, HERE), "a/b").path == "channels/a%2Fb/answer"
+    assert request(Action("answer", {}, HERE), "a/b")[1] == "channels/a%2Fb/answer"
+
+
+def test_into_is_kept_by_the_engine_not_sent_to_asterisk() -> None:
+    get = Action("get_variable", {"variable": "CALLERID(num)", "into": "number"}, HERE)
+    assert request(get) == ("GET", "channels/c/variable", {"variable": "CALLERID(num)"})
+
+
+def test_templates_are_rendered_with_the_call_variables_keeping_lone_values_typed() -> None:
+    params = {
+        "name": parse_template("vm-{{ call.id }}"),
+        "count": parse_template("{{ tries + 1 }}"),
+        "list": [parse_template("{{ caller.number }}"), "x"],
+    }
+    scope = {"call": {"id": "17.3"}, "tries": 2, "caller": {"number": "100"}}
+    assert render(params, scope) == {"name": "vm-17.3", "count": 3, "list": ["100", "x"]}
+
+
+def test_the_escape_hatch_fills_in_the_channel_and_sends_params_and_body() -> None:
+    ari = Action(
+        "ari",
+        {"method": "POST", "path": "/channels/{channelId}/variable", "params": {"variable": "X"}},
+        HERE,
+    )
+    assert request(ari, "17.3") == ("POST", "channels/17.3/variable", {"variable": "X"})
+    body = {"method": "POST", "path": "channels/{channelId}/variables", "body": {"v": 1}}
+    assert request_for(Action("ari", body, HERE), {"channel": "c"}, body).body == {"v": 1}
+
+
+def test_the_escape_hatch_refuses_a_path_a_variable_turned_into_another_operation() -> None:
+    params = {"method": "DELETE", "path": "bridges/{{ id }}"}
+    rendered = {"method": "DELETE", "path": "bridges/a/addChannel"}  # id was "a/addChannel"
+    with pytest.raises(BadRequest, match="not an ARI operation once rendered"):
+        request_for(Action("ari", params, HERE), {"channel": "c"}, rendered)

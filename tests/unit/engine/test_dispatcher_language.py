@@ -153,7 +153,7 @@ def test_a_transition_after_a_catch_all_is_reported(tmp_path: Path) -> None:
     (problem,) = caught.value.problems
     assert str(problem) == (
         f"{flow}:11:30: states.start.on.ChannelDtmfReceived[2].goto: "
-        "never taken: an earlier ChannelDtmfReceived transition has no filter"
+        "never taken: an earlier ChannelDtmfReceived transition has no filter or guard"
     )
 
 
