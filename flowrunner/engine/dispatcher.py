@@ -336,7 +336,7 @@ class Dispatcher:
         ids = self._ids(call, action)
         if ids is None:
             return  # nothing to stop
-        params = render(action.params, call.scope())
+        params = render(action.params, call.scope()) if action.params else {}
         if action.name == "record":
             params.setdefault("format", "wav")
             ids["media"] = to_text(params["name"])

@@ -198,13 +198,13 @@ class _Builder:
                 found.append(Transition(event, item["goto"], where, filters, when))
         return tuple(found)
 
-    def guard(self, text: str, trail: Trail) -> Expression | None:
+    def guard(self, text: str, trail: Trail) -> Expression:
         try:
             expression = parse_expression(text)
         except ExpressionError as error:
             at = self.tree.where_in_text(trail, error.offset)
             self.problem(trail, f"bad expression: {error.message}", at)
-            return None
+            return parse_expression("false")  # still a guard: no "never taken" after it
         self.known(expression.references, trail, also=frozenset({"event"}))
         return expression
 

@@ -126,7 +126,7 @@ def _message(error: ValidationError) -> str:
         options = [str(o) for o in error.validator_value]  # type: ignore[union-attr]
         return f"'{value}' is not allowed here{_hint(str(value), options)}"
     schema: dict[str, Any] = error.schema  # type: ignore[assignment]
-    if kind == "pattern" and "description" in schema:
+    if kind in ("pattern", "not") and "description" in schema:
         return f"'{value}' is not valid: {schema['description']}"
     return str(error.message)
 
