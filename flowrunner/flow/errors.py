@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 Trail = tuple[str | int, ...]
@@ -13,6 +15,15 @@ def format_trail(trail: Trail) -> str:
     for part in trail:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
+
+
+def did_you_mean(word: str, options: Iterable[str], *, listed: str = "expected one of") -> str:
+    """`; did you mean 'x'?` when an option is close, else the options when they are few."""
+    options = list(options)
+    close = difflib.get_close_matches(word, options, n=1)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; {listed}: {', '.join(options)}" if 0 < len(options) <= 40 else ""
 
 
 @dataclass(frozen=True, order=True)

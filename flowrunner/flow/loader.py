@@ -6,14 +6,13 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any
 
 from . import checks, schema, yamltree
 from .ari_operations import find_operation, no_such_operation
 from .durations import parse_duration
-from .errors import FlowError, Problem, Trail
+from .errors import FlowError, Problem, Trail, did_you_mean
 from .expressions import Expression, ExpressionError, parse_expression
 from .model import CALL_DATA, Action, Flow, State, Timer, Transition, Where
 from .templates import Template, is_template, parse_template
@@ -172,7 +171,7 @@ class _Builder:
             return
         for key in params.get("params") or {}:
             if key not in operation.query:
-                hint = _hint(key, sorted(operation.query))
+                hint = did_you_mean(key, sorted(operation.query), listed="known")
                 self.problem((*trail, "params", key), f"{method} {path} has no '{key}'{hint}")
         missing = sorted(operation.required - set(params.get("params") or {}))
         if missing:
@@ -219,7 +218,7 @@ class _Builder:
         for name, offset in references:
             if name not in names:
                 at = self.tree.where_in_text(trail, offset)
-                hint = _hint(name, sorted(names))
+                hint = did_you_mean(name, sorted(names), listed="known")
                 self.problem(trail, f"unknown variable '{name}'{hint}", at)
 
     def timers(self, spec: dict[str, str], trail: Trail) -> tuple[Timer, ...]:
@@ -231,10 +230,3 @@ class _Builder:
             except ValueError as error:
                 self.problems.append(Problem(self.path, where.line, where.col, str(error), trail))
         return tuple(timers)
-
-
-def _hint(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    return f"; known: {', '.join(options)}" if options else ""

@@ -6,9 +6,7 @@ lists carry an `x-ari` annotation (method and path) that the engine uses to run 
 
 from __future__ import annotations
 
-import difflib
 import json
-from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -18,7 +16,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from .errors import Problem, Trail
+from .errors import Problem, Trail, did_you_mean
 from .yamltree import Tree
 
 _TYPES = {
@@ -111,7 +109,7 @@ def _unknown_keys(error: ValidationError, tree: Tree, path: str, trail: Trail) -
     unknown = sorted(set(instance) - set(allowed), key=lambda k: tree.where((*trail, k)))
     key = unknown[0]
     line, col = tree.where((*trail, key), key=True)
-    return Problem(path, line, col, f"unknown key '{key}'{_hint(key, allowed)}", trail)
+    return Problem(path, line, col, f"unknown key '{key}'{did_you_mean(key, allowed)}", trail)
 
 
 def _message(error: ValidationError) -> str:
@@ -124,16 +122,8 @@ def _message(error: ValidationError) -> str:
         return f"expected {wanted}, got {_TYPES.get(type(value), type(value).__name__)}"
     if kind == "enum":
         options = [str(o) for o in error.validator_value]  # type: ignore[union-attr]
-        return f"'{value}' is not allowed here{_hint(str(value), options)}"
+        return f"'{value}' is not allowed here{did_you_mean(str(value), options)}"
     schema: dict[str, Any] = error.schema  # type: ignore[assignment]
     if kind in ("pattern", "not") and "description" in schema:
         return f"'{value}' is not valid: {schema['description']}"
     return str(error.message)
-
-
-def _hint(word: str, options: Iterable[str]) -> str:
-    options = list(options)
-    close = difflib.get_close_matches(word, options, n=1)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    return f"; expected one of: {', '.join(options)}" if len(options) <= 40 else ""
