@@ -33,6 +33,8 @@ class DialLeg:
     timeout: float = 30.0
     settled: bool = False  # the outcome (answered, busy, …) is known
     ended: bool = False  # the callee channel is gone, or was hung up by us
+    gone: bool = False  # Asterisk said so (its StasisEnd)
+    hangup_sent: bool = False  # not just queued: a call that ends drops its queue
     cause: int = 0  # of the callee's hangup request
 
     def create(self, app: str, params: dict[str, Any]) -> Action:
@@ -72,6 +74,14 @@ class DialLeg:
         destroy = [Action("bridge_destroy", {}, NOWHERE)] if self.bridged else []
         self.bridged = False
         return destroy + self.cancel()
+
+    def release(self) -> list[Action]:
+        """The caller is gone: the bridge and the callee go too, even if a hang-up was queued
+        already (a call that ends drops its queue)."""
+        destroy = [Action("bridge_destroy", {}, NOWHERE)] if self.bridged else []
+        self.bridged, self.ended = False, True
+        done = self.gone or self.hangup_sent
+        return destroy + ([] if done else [Action("peer_hangup", {}, NOWHERE)])
 
 
 def outcome_of(dial_event: dict[str, Any]) -> str:

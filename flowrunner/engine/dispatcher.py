@@ -348,6 +348,8 @@ class Dispatcher:
             return
         call.busy = True
         call.leaving |= action.name in LEAVING
+        if action.name == "peer_hangup" and call.dial is not None:
+            call.dial.hangup_sent = True
         started, media = self.clock.now(), ids.get("media", ids.get("playback", ""))
         self.transport.submit(
             request, lambda response: self.post(ActionDone(call, action, response, started, media))
@@ -387,8 +389,8 @@ class Dispatcher:
             # a variable the channel does not have.
             self.journal.record(call.channel_name, "action", f"{action.name} ok", **fields)
             self._keep_reply(call, action, response)
-        elif response.gone:
-            self.journal.record(
+        elif response.gone and action.name != "ari":  # the escape hatch's 404 is about
+            self.journal.record(  # whatever it names: a failure like any other
                 call.channel_name, "action", f"{action.name}: channel gone", **fields
             )
             self._end(call, "channel gone")
@@ -474,7 +476,9 @@ class Dispatcher:
             self._collect_retry(call, collector, "NoInput")
 
     def _collect_done(self, call: Call, collector: Collector) -> None:
-        if collector.accepts():
+        if not collector.digits:  # the terminator alone
+            self._collect_retry(call, collector, "NoInput")
+        elif collector.accepts():
             self._collect_over(call, collector, "DigitsCollected")
         else:
             self._collect_retry(call, collector, "NoMatch")
@@ -536,13 +540,14 @@ class Dispatcher:
 
     def _callee_gone(self, call: Call, leg: DialLeg) -> None:
         self.peers.pop(leg.peer_id, None)
-        leg.ended = True
+        leg.ended = leg.gone = True
         if not leg.settled:
             self._dial_over(call, leg, outcome_of_cause(leg.cause), cause=leg.cause)
         elif leg.answered:
             call.outbox.extend(leg.tear_down())
             self._pump(call)
             if not self._send(call, "CalleeHungUp", "callee hung up", ari={"cause": leg.cause}):
+                self.journal.record(call.channel_name, "action", "callee hung up: hanging up")
                 self._hang_up(call)
 
     def _dial_timeout(self, call: Call, dialled: int) -> None:
@@ -662,7 +667,7 @@ class Dispatcher:
             return
         self.peers.pop(leg.peer_id, None)
         ids = {"channel": call.channel_id, "peer": leg.peer_id, "bridge": leg.bridge_id}
-        for action in leg.tear_down():
+        for action in leg.release():
             self.transport.submit(request_for(action, ids, action.params), lambda response: None)
 
     # -- reconnects and bugs -----------------------------------------------------------------

@@ -165,6 +165,7 @@ class _Builder:
     def ari_operation(self, params: dict[str, Any], trail: Trail) -> None:
         """The escape hatch must name a real ARI operation, with parameters it takes."""
         method, path = params["method"], params["path"]
+        path = path.text if isinstance(path, Template) else path
         operation = find_operation(method, path)
         if operation is None:
             self.problem((*trail, "path"), no_such_operation(method, path))
