@@ -8,10 +8,15 @@ event about them can be matched to the call before Asterisk says anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..ari.messages import AriResponse
 from ..flow.model import Action
-from .actions import NOWHERE
+from .actions import NOWHERE, request_for
+from .call import Call
+
+if TYPE_CHECKING:
+    from .dispatcher import Dispatcher
 
 # Seen on Asterisk 22: a final Dial event says BUSY, CONGESTION or CHANUNAVAIL, and the callee
 # then stays in the app until we hang it up; a dial timeout sends no Dial event at all, only the
@@ -20,6 +25,10 @@ OUTCOME_OF_STATUS = {"BUSY": "DialBusy", "NOANSWER": "DialNoAnswer", "CANCEL": "
 OUTCOME_OF_CAUSE = {17: "DialBusy", 18: "DialNoAnswer", 19: "DialNoAnswer"}
 PEER_ARG = "flowrunner-dial"  # the Stasis argument that marks a callee channel
 GRACE = 5.0  # seconds past the dial timeout before we give up on Asterisk and hang up
+# The engine's own requests for a dial; a 404 on the last two means: already gone.
+PEER_ACTIONS = frozenset(
+    {"dial_create", "dial_start", "bridge_create", "bridge_add", "bridge_destroy", "peer_hangup"}
+)
 
 
 @dataclass
@@ -95,3 +104,102 @@ def outcome_of(dial_event: dict[str, Any]) -> str:
 def outcome_of_cause(cause: int) -> str:
     """The outcome of a callee that hung up before any final Dial event."""
     return OUTCOME_OF_CAUSE.get(cause, "DialFailed")
+
+
+class DialStep:
+    """Runs a call's dial on the dispatcher: the callee's events, the requests' replies, the
+    outcome, and the clean-up of the callee and the bridge."""
+
+    def __init__(self, engine: Dispatcher) -> None:
+        self.engine = engine
+
+    def start(self, call: Call, params: dict[str, Any]) -> None:
+        if call.dial is not None and not call.dial.ended:
+            self.engine.fail(call, "dial", "this call is still connected to its last callee")
+            return
+        call.dialled += 1
+        leg = DialLeg(
+            call.channel_id,
+            f"{call.channel_id}-dial-{call.dialled}",
+            f"{call.channel_id}-bridge-{call.dialled}",
+            generation=call.generation,
+            timeout=float(params.get("timeout", 30.0)),
+        )
+        call.dial, self.engine.peers[leg.peer_id] = leg, call
+        call.outbox.appendleft(leg.create(call.flow_name, params))
+        self.engine.schedule(call, leg.timeout + GRACE, "dial", token=call.dialled)
+
+    def peer_event(self, call: Call, kind: str, event: dict[str, Any]) -> None:
+        leg = call.dial
+        if leg is None or self.engine.calls.get(call.channel_id) is not call:
+            return
+        self.engine.record_event(call, kind, event, who="callee ")
+        if kind == "StasisStart" and not leg.settled:
+            call.outbox.appendleft(leg.dial())
+            self.engine.pump(call)
+        elif kind == "Dial" and event.get("dialstatus") == "ANSWER" and not leg.settled:
+            leg.answered = True
+            call.outbox.extendleft(reversed(leg.bridge()))
+            self.engine.pump(call)
+        elif kind == "Dial" and outcome_of(event) and not leg.settled:
+            self._over(call, leg, outcome_of(event), dialstatus=event.get("dialstatus"))
+        elif kind == "ChannelHangupRequest":
+            leg.cause = int(event.get("cause") or 0)
+        elif kind in ("StasisEnd", "ChannelDestroyed"):
+            self._callee_gone(call, leg)
+
+    def timeout(self, call: Call, dialled: int) -> None:
+        """Asterisk's own dial timeout should have ended it: a safety net, not the rule."""
+        leg = call.dial
+        if leg is not None and call.dialled == dialled and not leg.settled:
+            self._over(call, leg, "DialNoAnswer", cause=0)
+
+    def action_done(
+        self, call: Call, action: Action, response: AriResponse, fields: dict[str, Any]
+    ) -> None:
+        leg = call.dial
+        ok = response.ok or (response.gone and action.name in ("peer_hangup", "bridge_destroy"))
+        result = "ok" if ok else f"failed: {response.describe()}"
+        self.engine.note(
+            call, f"{action.name} {result}", level="info" if ok else "warning", **fields
+        )
+        if leg is None or leg.settled:
+            return
+        if action.name == "bridge_add" and ok:
+            leg.settled = True
+            self.engine.outcome(call, "DialAnswered", "dial", callee=leg.peer_id)
+        elif not ok:
+            self._over(call, leg, "DialFailed", status=response.status)
+
+    def release(self, call: Call) -> None:
+        """The caller's call ended: the callee and the bridge go too (not through the outbox,
+        which a call that ended no longer runs)."""
+        leg = call.dial
+        if leg is None:
+            return
+        self.engine.peers.pop(leg.peer_id, None)
+        ids = {"channel": call.channel_id, "peer": leg.peer_id, "bridge": leg.bridge_id}
+        for action in leg.release():
+            request = request_for(action, ids, action.params)
+            self.engine.transport.submit(request, lambda response: None)
+
+    def _callee_gone(self, call: Call, leg: DialLeg) -> None:
+        self.engine.peers.pop(leg.peer_id, None)
+        leg.ended = leg.gone = True
+        if not leg.settled:
+            self._over(call, leg, outcome_of_cause(leg.cause), cause=leg.cause)
+        elif leg.answered:
+            call.outbox.extend(leg.tear_down())
+            self.engine.pump(call)
+            if not self.engine.send(call, "CalleeHungUp", "callee hung up", {"cause": leg.cause}):
+                self.engine.note(call, "callee hung up: hanging up")
+                self.engine.hang_up(call)
+
+    def _over(self, call: Call, leg: DialLeg, outcome: str, **payload: Any) -> None:
+        """An answer that never came: forget the callee, hang it up, raise the outcome."""
+        leg.settled = True
+        call.outbox = type(call.outbox)(a for a in call.outbox if a.name not in PEER_ACTIONS)
+        call.outbox.extend(leg.cancel())
+        self.engine.pump(call)
+        if leg.generation == call.generation:
+            self.engine.outcome(call, outcome, "dial", **payload)

@@ -9,7 +9,6 @@ A call's actions run one at a time, in order; a call's failure ends that call an
 
 from __future__ import annotations
 
-import itertools
 import queue
 import traceback
 from collections.abc import Iterable
@@ -20,29 +19,18 @@ from ..ari.messages import AriResponse, Transport
 from ..flow.model import Action
 from ..flow.schema import not_found_meanings
 from ..flow.templates import to_text
-from ..web.messages import WebClient, WebDone, WebRequest, WebResponse
-from .actions import (
-    LEAVING,
-    LOCAL,
-    NOWHERE,
-    STOP_PLAYBACKS,
-    BadRequest,
-    hangup_request,
-    render,
-    request_for,
-)
+from ..web.messages import WebClient
+from .actions import LEAVING, LOCAL, BadRequest, hangup_request, render, request_for
 from .call import Call
 from .clock import Clock
-from .collect import Collector
-from .dial import GRACE, PEER_ARG, DialLeg, outcome_of, outcome_of_cause
-from .journal import Journal
+from .collect import CollectStep
+from .dial import PEER_ACTIONS, PEER_ARG, DialStep
+from .journal import Journal, words
 from .machine import CompiledFlow
 from .timers import TimerHeap
+from .webhook import HttpStep, WebReply
 
 QUIET_EVENTS = frozenset({"ChannelVarset"})  # five a call; logged at debug level only
-PEER_ACTIONS = frozenset(
-    {"dial_create", "dial_start", "bridge_create", "bridge_add", "bridge_destroy", "peer_hangup"}
-)
 ENDED_BY_STOP = frozenset({"stop_playback", "stop_recording"})  # one request per item
 
 
@@ -53,16 +41,6 @@ class ActionDone:
     response: AriResponse
     started: float
     media: str = ""  # the playback or recording the action started
-
-
-@dataclass(frozen=True)
-class WebReply:
-    call: Call
-    token: int
-    response: WebResponse
-    started: float
-    request: WebRequest
-    into: str
 
 
 @dataclass(frozen=True)
@@ -84,11 +62,6 @@ class _Timeout:
     token: int = 0
 
 
-class _NoWebClient:
-    def submit(self, request: WebRequest, done: WebDone) -> None:
-        done(WebResponse(0, error="no web client"))
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -102,12 +75,13 @@ class Dispatcher:
         self.transport = transport
         self.clock = clock
         self.journal = journal
-        self.web: WebClient = web or _NoWebClient()
         self.calls: dict[str, Call] = {}
         self.peers: dict[str, Call] = {}  # a dialled callee's channel -> the call that dialled
         self.timers: TimerHeap[_Timeout] = TimerHeap()
         self.inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._tokens = itertools.count(1)
+        self.collecting = CollectStep(self)
+        self.dialling = DialStep(self)
+        self.webhooks = HttpStep(self, web)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -137,7 +111,7 @@ class Dispatcher:
             elif isinstance(message, _Timeout):
                 self._on_timeout(message)
             elif isinstance(message, WebReply):
-                self._on_web_reply(message)
+                self.webhooks.reply(message)
             elif isinstance(message, Reconcile):
                 self._on_reconcile(message)
         except Exception as error:  # a bug must end at most the call it happened in
@@ -147,19 +121,26 @@ class Dispatcher:
         for timeout in self.timers.pop_due(self.clock.now()):
             self.process(timeout)
 
-    def _schedule(
-        self, call: Call, seconds: float, kind: str, event: str, token: int = 0, text: str = ""
+    # -- what the steps (collect, dial, http) use -------------------------------------------
+
+    def schedule(
+        self, call: Call, seconds: float, kind: str, event: str = "", token: int = 0, text: str = ""
     ) -> None:
+        """A timer for the call's current state: it goes stale when the state is left."""
         due = self.clock.now() + seconds
-        timeout = _Timeout(call, call.generation, kind, event, text or f"{seconds:g}s", due, token)
+        text = text or f"{seconds:g}s"
+        timeout = _Timeout(call, call.generation, kind, event or kind, text, due, token)
         self.timers.schedule(due, timeout)
+
+    def note(self, call: Call, message: str, **fields: Any) -> None:
+        self.journal.record(call.channel_name, "action", message, **fields)
 
     # -- events ------------------------------------------------------------------------------
 
     def _on_event(self, event: dict[str, Any]) -> None:
         kind, channel_id = event.get("type", ""), _channel_id(event)
         if channel_id in self.peers:
-            self._on_peer_event(self.peers[channel_id], kind, event)
+            self.dialling.peer_event(self.peers[channel_id], kind, event)
             return
         if kind == "StasisStart":
             self._start(event)
@@ -167,15 +148,15 @@ class Dispatcher:
         call = self.calls.get(channel_id)
         if call is None:
             return  # not a call we own
-        self._record_event(call, kind, event)
+        self.record_event(call, kind, event)
         call.left_app |= kind == "StasisEnd"
         call.track_media(event)
         if kind == "PlaybackFinished":
-            self._prompt_finished(call, event)
+            self.collecting.prompt_finished(call, event)
         if kind == "ChannelDtmfReceived" and call.collector is not None:
-            self._collect_key(call, call.collector, str(event.get("digit", "")))
+            self.collecting.key(call, call.collector, str(event.get("digit", "")))
         elif kind in call.compiled.events and call.concerns_flow(event):
-            self._send(call, kind, kind, ari=event)
+            self.send(call, kind, kind, ari=event)
         if kind == "StasisEnd" and self.calls.get(call.channel_id) is call:
             self._end(call, "left the app")
 
@@ -184,14 +165,14 @@ class Dispatcher:
         if self.calls.get(call.channel_id) is not call or call.generation != timeout.generation:
             return
         if timeout.kind == "collect":
-            self._collect_timeout(call, timeout.token)
+            self.collecting.timeout(call, timeout.token)
         elif timeout.kind == "http":
-            self._web_timeout(call, timeout.token)
+            self.webhooks.timeout(call, timeout.token)
         elif timeout.kind == "dial":
-            self._dial_timeout(call, timeout.token)
+            self.dialling.timeout(call, timeout.token)
         else:
             late_ms = round((self.clock.now() - timeout.due) * 1000, 2)
-            self._send(call, timeout.event, f"after {timeout.text}", late_ms=late_ms)
+            self.send(call, timeout.event, f"after {timeout.text}", late_ms=late_ms)
 
     def _start(self, event: dict[str, Any]) -> None:
         channel = event.get("channel") or {}
@@ -214,7 +195,7 @@ class Dispatcher:
         call.machine = compiled.new_machine(call)
         self._after_step(call, "", "StasisStart")
 
-    def _record_event(self, call: Call, kind: str, event: dict[str, Any], who: str = "") -> None:
+    def record_event(self, call: Call, kind: str, event: dict[str, Any], who: str = "") -> None:
         detail = _event_detail(kind, event)
         message = f"{who}event {kind}" + (f" ({detail})" if detail else "")
         level = "debug" if kind in QUIET_EVENTS else "info"
@@ -222,7 +203,7 @@ class Dispatcher:
 
     # -- the machine -------------------------------------------------------------------------
 
-    def _send(
+    def send(
         self, call: Call, event: str, reason: str, ari: dict[str, Any] | None = None, **fields: Any
     ) -> bool:
         """Give the machine an event; True if it changed state."""
@@ -254,7 +235,7 @@ class Dispatcher:
             if not self._within_limits(call, target):
                 return True
             self._enter(call, target)
-        self._pump(call)
+        self.pump(call)
         return bool(entered)
 
     def _within_limits(self, call: Call, name: str) -> bool:
@@ -281,27 +262,27 @@ class Dispatcher:
             level="warning" if first else "error",
         )
         payload = {"type": "LimitReached", "limit": limit, "state": call.current}
-        if first and self._send(call, "LimitReached", f"{limit} reached", ari=payload):
+        if first and self.send(call, "LimitReached", f"{limit} reached", ari=payload):
             return
-        self._hang_up(call)
+        self.hang_up(call)
         self._end(call, "loop guard", error=True)
 
     def _enter(self, call: Call, name: str) -> None:
         state = call.compiled.flow.states[name]
         for timer in state.timers:
-            self._schedule(call, timer.seconds, "move", timer.event, text=timer.text)
+            self.schedule(call, timer.seconds, "move", timer.event, text=timer.text)
         call.outbox.extend(state.actions)
 
     # -- outcomes and failures ---------------------------------------------------------------
 
-    def _outcome(self, call: Call, event: str, action: str, **payload: Any) -> None:
+    def outcome(self, call: Call, event: str, action: str, **payload: Any) -> None:
         """An outcome of collect, dial or http: the flow's transition, else a failure."""
         ari = {"type": event, **payload}
-        if self._send(call, event, _words(event), ari=ari):
+        if self.send(call, event, words(event), ari=ari):
             return
-        self._fail(call, action, event, status=int(payload.get("status", 0) or 0), quiet=True)
+        self.fail(call, action, event, status=int(payload.get("status", 0) or 0), quiet=True)
 
-    def _fail(
+    def fail(
         self, call: Call, action: str, reason: str, status: int = 0, quiet: bool = False
     ) -> None:
         """The flow's ActionFailed transition handles it, if one matches; otherwise the call is
@@ -313,14 +294,14 @@ class Dispatcher:
             call.channel_name, "error", f"{action} failed: {reason}", level=level, action=action
         )
         failure = {"type": "ActionFailed", "action": action, "status": status, "reason": reason}
-        if handled and self._send(call, "ActionFailed", f"{action} failed", ari=failure):
+        if handled and self.send(call, "ActionFailed", f"{action} failed", ari=failure):
             return
-        self._hang_up(call)
+        self.hang_up(call)
         self._end(call, f"{action} failed", error=not quiet)
 
     # -- actions -----------------------------------------------------------------------------
 
-    def _pump(self, call: Call) -> None:
+    def pump(self, call: Call) -> None:
         """Run the call's next actions until one is in flight; finish the call when all is
         done."""
         while not call.busy and call.outbox and self.calls.get(call.channel_id) is call:
@@ -344,7 +325,7 @@ class Dispatcher:
         try:
             request = request_for(action, ids, params)
         except BadRequest as error:
-            self._fail(call, action.name, str(error))
+            self.fail(call, action.name, str(error))
             return
         call.busy = True
         call.leaving |= action.name in LEAVING
@@ -383,7 +364,7 @@ class Dispatcher:
         took_ms = round((self.clock.now() - done.started) * 1000, 1)
         fields = {"action": action.name, "status": response.status, "took_ms": took_ms}
         if action.name in PEER_ACTIONS:
-            self._peer_action_done(call, action, response, fields)
+            self.dialling.action_done(call, action, response, fields)
         elif response.ok or (response.gone and action.name in not_found_meanings()):
             # A 404 that does not mean the channel is gone: a playback that had ended already,
             # a variable the channel does not have.
@@ -399,9 +380,9 @@ class Dispatcher:
             call.playing.discard(done.media)  # a play or record that failed left nothing on
             call.recording.discard(done.media)
             self.journal.record(call.channel_name, "action", f"{action.name} failed", **fields)
-            self._fail(call, action.name, response.describe(), response.status)
+            self.fail(call, action.name, response.describe(), response.status)
             return
-        self._pump(call)
+        self.pump(call)
 
     def _keep_reply(self, call: Call, action: Action, response: AriResponse) -> None:
         """`into`: get_variable keeps the variable's value, ari the whole JSON reply."""
@@ -418,226 +399,21 @@ class Dispatcher:
             call.vars.update(params)
             self.journal.record(call.channel_name, "action", f"set {', '.join(params)}")
         elif action.name == "collect":
-            call.collector = Collector.from_params(params)
-            self._prompt(call, call.collector, retry=False)
+            self.collecting.start(call, params)
         elif action.name == "dial":
-            self._dial(call, params)
+            self.dialling.start(call, params)
         elif action.name == "http":
-            self._http(call, params)
-
-    # -- collect -----------------------------------------------------------------------------
-
-    def _prompt(self, call: Call, collector: Collector, *, retry: bool) -> None:
-        """Play the prompt (after the retry prompt); the first-digit timer starts once it has
-        played, or at once when there is none."""
-        media = (collector.retry_prompt if retry else ()) + collector.prompt
-        collector.prompt_id = ""
-        if media:
-            collector.prompt_action = Action("play", {"media": list(media)}, NOWHERE)
-            call.outbox.appendleft(collector.prompt_action)
-        else:
-            self._collect_timer(call, collector, collector.first_digit_timeout)
-
-    def _prompt_finished(self, call: Call, event: dict[str, Any]) -> None:
-        collector = call.collector
-        playback_id = (event.get("playback") or {}).get("id")
-        if collector is not None and collector.prompt_id and playback_id == collector.prompt_id:
-            collector.prompt_id, collector.prompt_action = "", None
-            if not collector.digits:
-                self._collect_timer(call, collector, collector.first_digit_timeout)
-
-    def _collect_timer(self, call: Call, collector: Collector, seconds: float) -> None:
-        collector.token += 1
-        self._schedule(call, seconds, "collect", "collect", collector.token)
-
-    def _collect_key(self, call: Call, collector: Collector, digit: str) -> None:
-        self._stop_prompt(call, collector)
-        if collector.key(digit):
-            self._collect_done(call, collector)
-        else:
-            self._collect_timer(call, collector, collector.inter_digit_timeout)
-
-    def _stop_prompt(self, call: Call, collector: Collector) -> None:
-        """A key stops the prompt (barge-in), whether it is playing or still queued."""
-        if collector.prompt_action is not None and collector.prompt_action in call.outbox:
-            call.outbox.remove(collector.prompt_action)
-        if collector.prompt_id in call.playing:
-            call.outbox.appendleft(STOP_PLAYBACKS)
-            self._pump(call)
-        collector.prompt_id, collector.prompt_action = "", None
-
-    def _collect_timeout(self, call: Call, token: int) -> None:
-        collector = call.collector
-        if collector is None or token != collector.token:
-            return
-        if collector.digits:
-            self._collect_done(call, collector)
-        else:
-            self._collect_retry(call, collector, "NoInput")
-
-    def _collect_done(self, call: Call, collector: Collector) -> None:
-        if not collector.digits:  # the terminator alone
-            self._collect_retry(call, collector, "NoInput")
-        elif collector.accepts():
-            self._collect_over(call, collector, "DigitsCollected")
-        else:
-            self._collect_retry(call, collector, "NoMatch")
-
-    def _collect_retry(self, call: Call, collector: Collector, outcome: str) -> None:
-        if not collector.may_retry():
-            self._collect_over(call, collector, outcome)
-            return
-        self.journal.record(call.channel_name, "action", f"collect: {_words(outcome)}, retrying")
-        collector.retry()
-        collector.token += 1  # timers of the try before go stale
-        self._prompt(call, collector, retry=True)
-        self._pump(call)
-
-    def _collect_over(self, call: Call, collector: Collector, outcome: str) -> None:
-        call.collector = None
-        call.vars[collector.into] = collector.digits
-        self.journal.record(
-            call.channel_name, "action", f"collect: {_words(outcome)} '{collector.digits}'"
-        )
-        self._outcome(call, outcome, "collect", digits=collector.digits, tries=collector.tries + 1)
-
-    # -- dial --------------------------------------------------------------------------------
-
-    def _dial(self, call: Call, params: dict[str, Any]) -> None:
-        if call.dial is not None and not call.dial.ended:
-            self._fail(call, "dial", "this call is still connected to its last callee")
-            return
-        call.dialled += 1
-        leg = DialLeg(
-            call.channel_id,
-            f"{call.channel_id}-dial-{call.dialled}",
-            f"{call.channel_id}-bridge-{call.dialled}",
-            generation=call.generation,
-            timeout=float(params.get("timeout", 30.0)),
-        )
-        call.dial, self.peers[leg.peer_id] = leg, call
-        call.outbox.appendleft(leg.create(call.flow_name, params))
-        self._schedule(call, leg.timeout + GRACE, "dial", "dial", call.dialled)
-
-    def _on_peer_event(self, call: Call, kind: str, event: dict[str, Any]) -> None:
-        leg = call.dial
-        if leg is None or self.calls.get(call.channel_id) is not call:
-            return
-        self._record_event(call, kind, event, who="callee ")
-        if kind == "StasisStart" and not leg.settled:
-            call.outbox.appendleft(leg.dial())
-            self._pump(call)
-        elif kind == "Dial" and event.get("dialstatus") == "ANSWER" and not leg.settled:
-            leg.answered = True
-            call.outbox.extendleft(reversed(leg.bridge()))
-            self._pump(call)
-        elif kind == "Dial" and outcome_of(event) and not leg.settled:
-            self._dial_over(call, leg, outcome_of(event), dialstatus=event.get("dialstatus"))
-        elif kind == "ChannelHangupRequest":
-            leg.cause = int(event.get("cause") or 0)
-        elif kind in ("StasisEnd", "ChannelDestroyed"):
-            self._callee_gone(call, leg)
-
-    def _callee_gone(self, call: Call, leg: DialLeg) -> None:
-        self.peers.pop(leg.peer_id, None)
-        leg.ended = leg.gone = True
-        if not leg.settled:
-            self._dial_over(call, leg, outcome_of_cause(leg.cause), cause=leg.cause)
-        elif leg.answered:
-            call.outbox.extend(leg.tear_down())
-            self._pump(call)
-            if not self._send(call, "CalleeHungUp", "callee hung up", ari={"cause": leg.cause}):
-                self.journal.record(call.channel_name, "action", "callee hung up: hanging up")
-                self._hang_up(call)
-
-    def _dial_timeout(self, call: Call, dialled: int) -> None:
-        """Asterisk's own dial timeout should have ended it: a safety net, not the rule."""
-        leg = call.dial
-        if leg is not None and call.dialled == dialled and not leg.settled:
-            self._dial_over(call, leg, "DialNoAnswer", cause=0)
-
-    def _dial_over(self, call: Call, leg: DialLeg, outcome: str, **payload: Any) -> None:
-        """An answer that never came: forget the callee, hang it up, raise the outcome."""
-        leg.settled = True
-        call.outbox = type(call.outbox)(a for a in call.outbox if a.name not in PEER_ACTIONS)
-        call.outbox.extend(leg.cancel())
-        self._pump(call)
-        if leg.generation == call.generation:
-            self._outcome(call, outcome, "dial", **payload)
-
-    def _peer_action_done(
-        self, call: Call, action: Action, response: AriResponse, fields: dict[str, Any]
-    ) -> None:
-        leg = call.dial
-        ok = response.ok or (response.gone and action.name in ("peer_hangup", "bridge_destroy"))
-        level = "info" if ok else "warning"
-        result = "ok" if ok else f"failed: {response.describe()}"
-        self.journal.record(
-            call.channel_name, "action", f"{action.name} {result}", level=level, **fields
-        )
-        if leg is None or leg.settled:
-            return
-        if action.name == "bridge_add" and ok:
-            leg.settled = True
-            self._outcome(call, "DialAnswered", "dial", callee=leg.peer_id)
-        elif not ok:
-            self._dial_over(call, leg, "DialFailed", status=response.status)
-
-    # -- http --------------------------------------------------------------------------------
-
-    def _http(self, call: Call, params: dict[str, Any]) -> None:
-        request = WebRequest(
-            method=str(params.get("method", "GET")),
-            url=to_text(params["url"]),
-            headers={key: to_text(value) for key, value in (params.get("headers") or {}).items()},
-            body=params.get("body"),
-            timeout=float(params.get("timeout", 5.0)),
-        )
-        token, started, into = next(self._tokens), self.clock.now(), str(params.get("into", ""))
-        call.webhooks.add(token)
-        self._schedule(call, request.timeout, "http", "http", token)
-        self.web.submit(
-            request,
-            lambda response: self.post(WebReply(call, token, response, started, request, into)),
-        )
-
-    def _on_web_reply(self, reply: WebReply) -> None:
-        call, response = reply.call, reply.response
-        if self.calls.get(call.channel_id) is not call or reply.token not in call.webhooks:
-            return  # the call ended, the state was left, or it timed out already
-        call.webhooks.discard(reply.token)
-        took_ms = round((self.clock.now() - reply.started) * 1000, 1)
-        result = str(response.status) if response.status else response.error
-        self.journal.record(
-            call.channel_name,
-            "action",
-            f"http {reply.request.method} {reply.request.safe_url}: {result}",
-            action="http",
-            status=response.status,
-            took_ms=took_ms,
-        )
-        if response.ok:
-            if reply.into:
-                call.vars[reply.into] = response.body
-            self._outcome(call, "HttpSucceeded", "http", status=response.status)
-        else:
-            fields = {"status": response.status, "error": response.error, "body": response.body}
-            self._outcome(call, "HttpFailed", "http", **fields)
-
-    def _web_timeout(self, call: Call, token: int) -> None:
-        if token in call.webhooks:
-            call.webhooks.discard(token)
-            self._outcome(call, "HttpTimedOut", "http")
+            self.webhooks.start(call, params)
 
     # -- the end of a call -------------------------------------------------------------------
 
     def _finish(self, call: Call) -> None:
         """The flow reached a final state and its actions are done: release the channel."""
         if not (call.left_app or call.leaving):
-            self._hang_up(call)
+            self.hang_up(call)
         self._end(call, "flow finished")
 
-    def _hang_up(self, call: Call) -> None:
+    def hang_up(self, call: Call) -> None:
         if not call.left_app:
             self.transport.submit(hangup_request(call.channel_id), lambda response: None)
 
@@ -647,7 +423,7 @@ class Dispatcher:
         del self.calls[call.channel_id]
         call.generation += 1  # its timers go stale
         call.outbox.clear()
-        self._release_callee(call)
+        self.dialling.release(call)
         seconds = self.clock.now() - call.started_at
         self.journal.record(
             call.channel_name,
@@ -658,17 +434,6 @@ class Dispatcher:
             error=error,
             level="error" if error else "info",
         )
-
-    def _release_callee(self, call: Call) -> None:
-        """The caller is gone: the callee and the bridge go too (not through the outbox, which
-        a call that ended no longer runs)."""
-        leg = call.dial
-        if leg is None:
-            return
-        self.peers.pop(leg.peer_id, None)
-        ids = {"channel": call.channel_id, "peer": leg.peer_id, "bridge": leg.bridge_id}
-        for action in leg.release():
-            self.transport.submit(request_for(action, ids, action.params), lambda response: None)
 
     # -- reconnects and bugs -----------------------------------------------------------------
 
@@ -685,7 +450,7 @@ class Dispatcher:
             where, "error", f"bug in flowrunner, please report: {detail}", level="error"
         )
         if call is not None:
-            self._hang_up(call)
+            self.hang_up(call)
             self._end(call, "internal error", error=True)
 
     def _call_of(self, message: object) -> Call | None:
@@ -740,8 +505,3 @@ def _event_detail(kind: str, event: dict[str, Any]) -> str:
     if kind == "Dial":
         return str(event.get("dialstatus", ""))
     return ""
-
-
-def _words(event: str) -> str:
-    """`DigitsCollected` -> `digits collected`, for log lines."""
-    return "".join(f" {c.lower()}" if c.isupper() else c for c in event).strip()
