@@ -288,7 +288,8 @@ class Dispatcher:
         """The flow's ActionFailed transition handles it, if one matches; otherwise the call is
         hung up (the flow-level default). Either way the state's remaining actions are dropped."""
         call.outbox.clear()
-        handled = "ActionFailed" in call.compiled.events
+        flow = call.compiled.flow
+        handled = flow.handles(flow.states[call.current], "ActionFailed")
         level = "warning" if handled or quiet else "error"
         self.journal.record(
             call.channel_name, "error", f"{action} failed: {reason}", level=level, action=action

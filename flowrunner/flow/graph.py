@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from .model import Flow, State
+from .model import Flow, State, Transition
 
 
 def _edges(flow: Flow, state: State) -> list[tuple[str, str]]:
     """(target, label) for a state's timers and transitions, flow-wide ones included."""
     edges = [(timer.target, f"after {timer.text}") for timer in state.timers]
-    return edges + [(t.target, t.event) for t in flow.transitions_of(state)]
+    return edges + [(t.target, _label(t)) for t in flow.transitions_of(state)]
+
+
+def _label(transition: Transition) -> str:
+    """`DigitsCollected [choice == '1']`: the event, and what must hold for it to be taken."""
+    conditions = [f"{key}={value}" for key, value in transition.filters]
+    conditions += [transition.when.text] if transition.when else []
+    return transition.event + (f" [{' and '.join(conditions)}]" if conditions else "")
 
 
 def _actions(state: State) -> str:
@@ -37,5 +44,6 @@ def dot(flow: Flow) -> str:
     lines.append(f"    start -> {flow.initial};")
     for state in flow.states.values():
         for target, label in _edges(flow, state):
+            label = label.replace("\\", "\\\\").replace('"', '\\"')
             lines.append(f'    {state.name} -> {target} [label="{label}"];')
     return "\n".join([*lines, "}"])

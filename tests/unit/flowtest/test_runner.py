@@ -80,3 +80,16 @@ def test_graph_and_simulate_speak_the_flows_language(capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert "ring failed: 500" in out
     assert out.splitlines()[-1] == "call ended in state ringing after 0s"
+
+
+def test_graph_labels_show_the_filters_and_guards_a_transition_needs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["graph", str(REPO / "flows" / "ivr-menu.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "    menu --> sales : DigitsCollected [choice == '1']" in out
+    assert "    greeting --> operator : ChannelDtmfReceived [digit=*]" in out
+    assert main(["graph", "--format", "dot", str(REPO / "flows" / "caller-lookup.yaml")]) == 0
+    assert "lookup -> vip [label=\"HttpSucceeded [customer.tier == 'vip']\"];" in (
+        capsys.readouterr().out
+    )
