@@ -397,6 +397,7 @@ class _Parser:
         self.pos = 0
         self.depth = 0
         self.references: list[tuple[str, int]] = []
+        self.keys: list[tuple[str, str, int]] = []
 
     @property
     def token(self) -> _Token:
@@ -519,7 +520,10 @@ class _Parser:
         while self.token.kind in (".", "["):
             token = self.advance()
             if token.kind == ".":
-                steps.append(self.expect("name", "a name after '.'").value)
+                key = self.expect("name", "a name after '.'")
+                if not steps and isinstance(base, _Var):
+                    self.keys.append((base.name, key.value, key.start))
+                steps.append(key.value)
                 continue
             with self.nested(token):
                 steps.append(self.or_())
@@ -596,6 +600,7 @@ class Expression:
     text: str
     references: tuple[tuple[str, int], ...]  # (root variable, offset in text), in text order
     _root: _Node = field(repr=False, compare=False)
+    keys: tuple[tuple[str, str, int], ...] = ()  # `root.key` read: (root, key, offset of key)
 
     @property
     def names(self) -> frozenset[str]:
@@ -622,4 +627,4 @@ def parse_expression(text: str) -> Expression:
         raise ExpressionError(f"expression too long: at most {MAX_LENGTH} characters", MAX_LENGTH)
     parser = _Parser(text)
     root = parser.whole()
-    return Expression(text, tuple(parser.references), root)
+    return Expression(text, tuple(parser.references), root, tuple(parser.keys))

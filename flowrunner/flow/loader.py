@@ -14,7 +14,7 @@ from .ari_operations import find_operation, no_such_operation
 from .durations import parse_duration
 from .errors import FlowError, Problem, Trail, did_you_mean
 from .expressions import Expression, ExpressionError, parse_expression
-from .model import CALL_DATA, Action, Flow, State, Timer, Transition, Where
+from .model import CALL_DATA, CALL_KEYS, Action, Flow, State, Timer, Transition, Where
 from .templates import Template, is_template, parse_template
 
 # Parameters given as durations (`5s`), turned into seconds here, with their upper bound.
@@ -142,6 +142,7 @@ class _Builder:
             self.problem(trail, f"bad template: {error.message}", at)
             return text
         self.known(template.references, trail)
+        self.known_keys(template.keys, trail)
         return template
 
     def durations(self, action: str, params: dict[str, Any], trail: Trail) -> None:
@@ -206,6 +207,7 @@ class _Builder:
             self.problem(trail, f"bad expression: {error.message}", at)
             return parse_expression("false")  # still a guard: no "never taken" after it
         self.known(expression.references, trail, also=frozenset({"event"}))
+        self.known_keys(expression.keys, trail)
         return expression
 
     def known(
@@ -221,6 +223,15 @@ class _Builder:
                 at = self.tree.where_in_text(trail, offset)
                 hint = did_you_mean(name, sorted(names), listed="known")
                 self.problem(trail, f"unknown variable '{name}'{hint}", at)
+
+    def known_keys(self, keys: tuple[tuple[str, str, int], ...], trail: Trail) -> None:
+        """`caller` and `call` have fixed keys: `caller.nmber` is a load error too."""
+        for root, key, offset in keys:
+            allowed = CALL_KEYS.get(root)
+            if allowed is not None and key not in allowed:
+                at = self.tree.where_in_text(trail, offset)
+                hint = did_you_mean(key, sorted(allowed), listed="known")
+                self.problem(trail, f"{root} has no '{key}'{hint}", at)
 
     def timers(self, spec: dict[str, str], trail: Trail) -> tuple[Timer, ...]:
         timers = []

@@ -21,7 +21,12 @@ OUTCOMES: Mapping[str, tuple[str, tuple[str, ...]]] = {
     "http": ("HttpSucceeded", ("HttpFailed", "HttpTimedOut")),
 }
 OUTCOME_OF = {event: action for action, (ok, bad) in OUTCOMES.items() for event in (ok, *bad)}
-CALL_DATA = frozenset({"caller", "call"})  # variables every call has; guards also see `event`
+# The call data every call has, and its keys; guards also see `event` (the event's own fields).
+CALL_KEYS: Mapping[str, frozenset[str]] = {
+    "caller": frozenset({"number", "name"}),
+    "call": frozenset({"id", "channel", "app", "extension", "context", "args", "language"}),
+}
+CALL_DATA = frozenset(CALL_KEYS)
 
 
 @dataclass(frozen=True)

@@ -29,16 +29,31 @@ class Template:
     @property
     def references(self) -> tuple[tuple[str, int], ...]:
         """(root variable, offset in the whole template text), in text order."""
-        found: list[tuple[str, int]] = []
-        at = 0
+        return tuple(
+            (name, at + offset)
+            for at, part in self._expressions()
+            for name, offset in part.references
+        )
+
+    @property
+    def keys(self) -> tuple[tuple[str, str, int], ...]:
+        """(root variable, key, offset of the key in the whole template text)."""
+        return tuple(
+            (root, key, at + offset)
+            for at, part in self._expressions()
+            for root, key, offset in part.keys
+        )
+
+    def _expressions(self) -> list[tuple[int, Expression]]:
+        """Each expression with the offset of its text in the whole template text."""
+        found, at = [], 0
         for part in self.parts:
             if isinstance(part, str):
                 at += len(part)
                 continue
-            at += len(OPEN)
-            found.extend((name, at + offset) for name, offset in part.references)
-            at += len(part.text) + len(CLOSE)
-        return tuple(found)
+            found.append((at + len(OPEN), part))
+            at += len(OPEN) + len(part.text) + len(CLOSE)
+        return found
 
     @property
     def names(self) -> frozenset[str]:

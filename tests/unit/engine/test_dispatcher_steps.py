@@ -15,6 +15,7 @@ from flowrunner.ari.messages import AriRequest, AriResponse
 from flowrunner.engine.dispatcher import Dispatcher
 from flowrunner.engine.machine import compile_flow
 from flowrunner.flow import load_flow
+from flowrunner.flow.model import CALL_KEYS
 from flowrunner.sim.clock import VirtualClock
 from flowrunner.web.messages import WebDone, WebRequest, WebResponse
 
@@ -125,6 +126,15 @@ def test_set_keeps_the_type_and_later_actions_render_the_variables(tmp_path: Pat
     assert rig.vars == {"n": 2}
     assert rig.sent() == ["POST channels/c1/play/c1-play-1?media=sound:2-100-200"]
     assert rig.journal.messages("action") == ["set n", "set n"]  # names, never values
+
+
+def test_the_call_data_has_the_keys_the_loader_allows(tmp_path: Path) -> None:
+    rig = rig_for(tmp_path, SET, with_vars("{n: 0}"))
+    start(rig)
+    call = rig.dispatcher.calls["c1"]
+    scope = call.scope()
+    assert {root: frozenset(scope[root]) for root in CALL_KEYS} == CALL_KEYS
+    assert scope["call"]["extension"] == "200"
 
 
 GUARDS = """  start:

@@ -109,6 +109,25 @@ def test_an_unknown_variable_in_a_template_points_inside_the_text(tmp_path: Path
     ]
 
 
+def test_a_key_the_call_data_does_not_have_points_at_the_key(tmp_path: Path) -> None:
+    path, found = problems(
+        tmp_path,
+        """\
+        states:
+          start:
+            do: [{set: {n: "{{ caller.nmber }}"}}]
+            on:
+              StasisEnd: {goto: done, when: "call.exten == '100'"}
+          done: {final: true}
+        """,
+    )
+    assert found == [
+        f"{path}:6:31: states.start.do[0].set.n: caller has no 'nmber'; did you mean 'number'?",
+        f"{path}:8:43: states.start.on.StasisEnd.when: call has no 'exten'; "
+        "did you mean 'extension'?",
+    ]
+
+
 def test_event_is_known_in_guards_but_not_in_templates(tmp_path: Path) -> None:
     path, found = problems(
         tmp_path,

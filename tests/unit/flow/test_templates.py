@@ -234,3 +234,8 @@ def test_a_template_is_a_frozen_value() -> None:
     assert one == two
     assert hash(one) == hash(two)
     assert isinstance(one, Template)
+
+
+def test_keys_read_from_a_variable_are_listed_with_their_offset_in_the_whole_text() -> None:
+    template = parse_template("to {{ caller.number }} at {{ call.args[0] + x.y.z }}")
+    assert template.keys == (("caller", "number", 13), ("call", "args", 34), ("x", "y", 46))
