@@ -17,6 +17,8 @@ from .expressions import Expression, ExpressionError, parse_expression
 from .model import CALL_DATA, CALL_KEYS, Action, Flow, State, Timer, Transition, Where
 from .templates import Template, is_template, parse_template
 
+_PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z]+)\}(?!\})")  # {bridgeId}, not {{ x }}
+
 # Parameters given as durations (`5s`), turned into seconds here, with their upper bound.
 DURATIONS = {
     "collect": {"first_digit_timeout": 3600.0, "inter_digit_timeout": 3600.0},
@@ -112,8 +114,8 @@ class _Builder:
         at: Trail = (*trail, name)
         params = {key: self.value(value, (*at, key)) for key, value in (params or {}).items()}
         self.durations(name, params, at)
-        if name == "collect" and isinstance(params.get("valid"), str):
-            self.regex(params["valid"], (*at, "valid"))
+        if name == "collect":
+            self.valid(params.get("valid"), (*at, "valid"))
         if name == "ari":
             self.ari_operation(params, at)
         return Action(name, params, self.where(trail))
@@ -157,16 +159,24 @@ class _Builder:
             if params[key] > longest:
                 self.problem((*trail, key), f"'{key}' must be at most {longest:g}s")
 
-    def regex(self, pattern: str, trail: Trail) -> None:
-        try:
-            re.compile(pattern)
-        except re.error as error:
-            self.problem(trail, f"bad regular expression: {error}")
+    def valid(self, valid: Any, trail: Trail) -> None:
+        """A pattern is checked here, so it cannot fail during a call: no template in it."""
+        if isinstance(valid, Template):
+            self.problem(trail, "a pattern cannot be a template; list the entries instead")
+        elif isinstance(valid, str):
+            try:
+                re.compile(valid)
+            except re.error as error:
+                self.problem(trail, f"bad regular expression: {error}")
 
     def ari_operation(self, params: dict[str, Any], trail: Trail) -> None:
         """The escape hatch must name a real ARI operation, with parameters it takes."""
         method, path = params["method"], params["path"]
         path = path.text if isinstance(path, Template) else path
+        for placeholder in _PLACEHOLDER.findall(path):
+            if placeholder != "channelId":
+                message = f"write the {placeholder} in: a value or a template ({{{{ name }}}})"
+                self.problem((*trail, "path"), message)
         operation = find_operation(method, path)
         if operation is None:
             self.problem((*trail, "path"), no_such_operation(method, path))

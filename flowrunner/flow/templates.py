@@ -1,8 +1,8 @@
 """`{{ ... }}` templates in action parameters: text with expressions in it.
 
 A parameter that is exactly one `{{ expr }}` renders to the expression's value with its type
-kept, so `timeout: "{{ wait }}"` can be a number and `to: "{{ agents }}"` a list; any other
-template renders to text. Expressions are the safe language of `expressions`, parsed once at
+kept, so `set: {n: "{{ n + 1 }}"}` keeps a number and `media: "{{ prompts }}"` a list; any
+other template renders to text. Expressions are the safe language of `expressions`, parsed once at
 load; rendering, like evaluating, never raises.
 """
 

@@ -103,7 +103,13 @@ class SimulatedAsterisk:
             and request.params.get("variable") not in self.channel.variables
         ):
             return 404
-        default = {"play": 201, "record": 201, "dial_create": 200, "bridge_create": 200}
+        default = {
+            "play": 201,
+            "record": 201,
+            "get_variable": 200,
+            "dial_create": 200,
+            "bridge_create": 200,
+        }
         return self.failures.pop(action, default.get(action, 204))
 
     def _body(self, action: str, request: AriRequest, status: int) -> Any:

@@ -277,6 +277,18 @@ def test_an_invalid_entry_is_no_match_after_the_retries(tmp_path: Path, valid: s
     assert (rig.state, rig.vars["pin"]) == ("wrong", "998")
 
 
+def test_valid_entries_may_come_from_variables(tmp_path: Path) -> None:
+    flow = COLLECT.replace("VALID", "valid: ['{{ secret }}']")
+    rig = rig_for(tmp_path, flow, with_vars("{secret: '321'}"))
+    rig.event("StasisStart")
+    rig.reply(201)
+    keys(rig, "123")
+    assert rig.state == "start"  # no match: retrying
+    rig.answer_all()
+    keys(rig, "321")
+    assert (rig.state, rig.vars["pin"]) == ("got", "321")
+
+
 @pytest.mark.parametrize("valid", ["valid: ['123', '456']", "valid: '[1-4]{3}'"])
 def test_a_valid_entry_is_collected(tmp_path: Path, valid: str) -> None:
     rig = collect_rig(tmp_path, valid)

@@ -595,3 +595,33 @@ def test_the_model_keeps_max_visits_vars_and_templates(tmp_path: Path) -> None:
     assert play["media"][0] == "sound:a"
     assert isinstance(play["media"][1], Template)
     assert play["media"][1].render({"n": 7}) == "sound:7"
+
+
+def test_ari_a_placeholder_other_than_channel_id_must_be_written_in(tmp_path: Path) -> None:
+    path, found = ari_problems(
+        tmp_path, '{method: POST, path: "bridges/{bridgeId}/addChannel", params: {channel: x}}'
+    )
+    assert found == [
+        f"{path}:7:36: states.start.do[0].ari.path: "
+        "write the bridgeId in: a value or a template ({{ name }})"
+    ]
+
+
+def test_a_collect_pattern_cannot_be_a_template_but_listed_entries_can(tmp_path: Path) -> None:
+    path, found = problems(
+        tmp_path,
+        """\
+        vars: {pin: "1234"}
+        states:
+          start:
+            do:
+              - collect: {into: a, valid: "{{ pin }}"}
+              - collect: {into: b, valid: ["{{ pin }}", "0000"]}
+            on: {DigitsCollected: done, StasisEnd: done}
+          done: {final: true}
+        """,
+    )
+    assert found == [
+        f"{path}:8:35: states.start.do[0].collect.valid: "
+        "a pattern cannot be a template; list the entries instead"
+    ]
