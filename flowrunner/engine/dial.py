@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from .dispatcher import Dispatcher
 
 # Seen on Asterisk 22: a final Dial event says BUSY, CONGESTION or CHANUNAVAIL, and the callee
-# then stays in the app until we hang it up; a dial timeout sends no Dial event at all, only the
-# callee's hangup with cause 19. So the outcome comes from either, whichever says it first.
+# then stays in the app until we hang it up. A dial timeout sends no final Dial event: the callee
+# leaves (hangup request cause 32, StasisEnd), and only its ChannelDestroyed, after StasisEnd,
+# says why (cause 19). So an unanswered callee's outcome waits for ChannelDestroyed.
 OUTCOME_OF_STATUS = {"BUSY": "DialBusy", "NOANSWER": "DialNoAnswer", "CANCEL": "DialNoAnswer"}
 OUTCOME_OF_CAUSE = {17: "DialBusy", 18: "DialNoAnswer", 19: "DialNoAnswer"}
 PEER_ARG = "flowrunner-dial"  # the Stasis argument that marks a callee channel
@@ -44,7 +45,7 @@ class DialLeg:
     ended: bool = False  # the callee channel is gone, or was hung up by us
     gone: bool = False  # Asterisk said so (its StasisEnd)
     hangup_sent: bool = False  # not just queued: a call that ends drops its queue
-    cause: int = 0  # of the callee's hangup request
+    cause: int = 0  # of the callee's ChannelDestroyed: why it went
 
     def create(self, app: str, params: dict[str, Any]) -> Action:
         """The callee's channel, in our app; it is dialled once it has entered (`dial`):
@@ -143,9 +144,12 @@ class DialStep:
             self.engine.pump(call)
         elif kind == "Dial" and outcome_of(event) and not leg.settled:
             self._over(call, leg, outcome_of(event), dialstatus=event.get("dialstatus"))
-        elif kind == "ChannelHangupRequest":
+        elif kind == "StasisEnd":
+            leg.ended = leg.gone = True  # no more requests to it; why it left comes next
+            if leg.settled:
+                self._callee_gone(call, leg)
+        elif kind == "ChannelDestroyed":
             leg.cause = int(event.get("cause") or 0)
-        elif kind in ("StasisEnd", "ChannelDestroyed"):
             self._callee_gone(call, leg)
 
     def timeout(self, call: Call, dialled: int) -> None:
@@ -179,12 +183,17 @@ class DialStep:
             return
         self.engine.peers.pop(leg.peer_id, None)
         ids = {"channel": call.channel_id, "peer": leg.peer_id, "bridge": leg.bridge_id}
-        for action in leg.release():
+        released = leg.release()
+        if released:
+            names = ", ".join(action.name for action in released)
+            self.engine.note(call, f"the caller is gone: {names} (not waited for)")
+        for action in released:
             request = request_for(action, ids, action.params)
             self.engine.transport.submit(request, lambda response: None)
 
     def _callee_gone(self, call: Call, leg: DialLeg) -> None:
-        self.engine.peers.pop(leg.peer_id, None)
+        if self.engine.peers.pop(leg.peer_id, None) is None:
+            return  # handled already
         leg.ended = leg.gone = True
         if not leg.settled:
             self._over(call, leg, outcome_of_cause(leg.cause), cause=leg.cause)

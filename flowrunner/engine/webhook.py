@@ -82,4 +82,5 @@ class HttpStep:
     def timeout(self, call: Call, token: int) -> None:
         if token in call.webhooks:
             call.webhooks.discard(token)
+            self.engine.note(call, "http: no answer in time", action="http", status=0)
             self.engine.outcome(call, "HttpTimedOut", "http")

@@ -225,8 +225,11 @@ class SimulatedAsterisk:
         self._peer_gone(self.clock.now(), cause=16)
 
     def _peer_gone(self, at: float, cause: int) -> None:
-        self.emit_for_peer("ChannelHangupRequest", at=at, cause=cause)
+        """As Asterisk 22 does: a dial timeout's hangup request says 32 (soft); only the
+        ChannelDestroyed after StasisEnd says why (19, no answer)."""
+        self.emit_for_peer("ChannelHangupRequest", at=at, cause=32 if cause == 19 else cause)
         self.emit_for_peer("StasisEnd", at=at)
+        self.emit_for_peer("ChannelDestroyed", at=at, cause=cause)
 
 
 def _error(status: int) -> str:

@@ -422,12 +422,23 @@ def test_dial_busy_hangs_up_the_callee(tmp_path: Path) -> None:
     assert rig.state == "busy"
 
 
-def test_a_callee_hanging_up_before_any_final_dial_event_is_no_answer(tmp_path: Path) -> None:
+def test_a_dial_timeout_is_no_answer_once_the_callee_is_destroyed(tmp_path: Path) -> None:
+    # What Asterisk 22.10 sends when its dial timeout expires: no final Dial event, a soft
+    # hangup request (cause 32), StasisEnd, then ChannelDestroyed with the real cause (19).
     rig = ringing(tmp_path)
-    callee(rig, "ChannelHangupRequest", cause=19)
+    callee(rig, "ChannelHangupRequest", cause=32, soft=True)
     callee(rig, "StasisEnd")
+    assert rig.state == "start"  # still dialling: why it left is not known yet
+    callee(rig, "ChannelDestroyed", cause=19, cause_txt="User alerting, no answer")
     assert rig.state == "unanswered"
     assert rig.sent()[2:] == []  # it is gone already
+
+
+def test_a_callee_destroyed_for_another_cause_is_a_failed_dial(tmp_path: Path) -> None:
+    rig = ringing(tmp_path)
+    callee(rig, "StasisEnd")
+    callee(rig, "ChannelDestroyed", cause=34)
+    assert rig.transitions()[-1].endswith("(dial failed)")
 
 
 def answered(tmp_path: Path, states: str = DIAL) -> StepRig:
