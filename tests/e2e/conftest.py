@@ -12,7 +12,10 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,9 @@ REPO = Path(__file__).parents[2]
 SANDBOX = REPO / "scripts" / "asterisk-sandbox"
 ARI = "http://127.0.0.1:8088/ari"
 AUTH = ("asterisk", "asterisk")
+SECRETS = ("asterisk:asterisk", "YXN0ZXJpc2s6YXN0ZXJpc2s=")  # the ARI password, the Basic value
+SANDBOX_DIR = Path(os.environ.get("FLOWRUNNER_SANDBOX_DIR", REPO / ".sandbox" / "asterisk"))
+RECORDINGS = SANDBOX_DIR / "var" / "spool" / "asterisk" / "recording"
 
 sys.path.insert(0, str(REPO / "scripts"))
 
@@ -103,10 +109,105 @@ def runner(asterisk: None, tmp_path: Path) -> Iterator[Runner]:
     runner.wait_connected()
     yield runner
     assert runner.stop() == 0, runner.text()
+    assert_clean(runner)
+
+
+def assert_clean(runner: Runner, since: int = 0) -> None:
+    """No channel left in Asterisk; no error-level line (from line `since` on) and no ARI
+    credentials in the log."""
     wait_until(lambda: not channels_left(), 15, "no channel left in Asterisk")
-    assert not [line for line in runner.lines() if line["level"] == "error"], runner.text()
-    assert "asterisk:asterisk" not in runner.text()
-    assert "YXN0ZXJpc2s6YXN0ZXJpc2s=" not in runner.text()  # the Basic auth header value
+    errors = [line for line in runner.lines()[since:] if line["level"] == "error"]
+    assert not errors, runner.text()
+    for secret in SECRETS:
+        assert secret not in runner.text()
+
+
+@contextmanager
+def serving(log_path: Path, *flows: str) -> Iterator[Runner]:
+    """`flowrunner serve FLOWS` until the block ends; then it must stop cleanly and have left
+    a clean log and no channel behind."""
+    runner = Runner(log_path, *flows)
+    try:
+        runner.wait_connected()
+        yield runner
+    finally:
+        code = runner.stop()
+    assert code == 0, runner.text()
+    assert_clean(runner)
+
+
+@contextmanager
+def clean_call(runner: Runner) -> Iterator[None]:
+    """Around one test on a shared runner: afterwards no channel is left (else they are hung
+    up, so the next test starts clean) and the test's log lines hold no error."""
+    since = len(runner.lines())
+    try:
+        yield
+    finally:
+        try:
+            wait_until(lambda: not channels_left(), 15, "no channel left in Asterisk")
+        except AssertionError:
+            for channel in ari("GET", "channels"):
+                requests.delete(f"{ARI}/channels/{channel['id']}", auth=AUTH, timeout=10)
+            raise
+    assert_clean(runner, since)
+
+
+def flow_copy(directory: Path, flow: str, app: str, changes: dict[str, str] | None = None) -> str:
+    """A copy of flows/<flow>.yaml serving app `app`, with each `old: new` text change made
+    (each old text must occur exactly once); returns its path."""
+    text = (REPO / "flows" / f"{flow}.yaml").read_text()
+    for old, new in {f"\napp: {flow}\n": f"\napp: {app}\n", **(changes or {})}.items():
+        assert text.count(old) == 1, f"{old!r} is not in flows/{flow}.yaml exactly once"
+        text = text.replace(old, new)
+    path = directory / f"{app}.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call originated as a Local channel: `phone` is the caller's half (;1, in app probe),
+    `flow` the half that entered the flow's app (;2), `name` that half's name in the log."""
+
+    phone: str
+    flow: str
+    name: str
+
+
+def place_call(app: str, probe: Any, **params: Any) -> Call:
+    """Originate Local/<app>@stasis with its ;1 half in app `probe`; return once the flow has
+    answered (the ;1 half entered app probe)."""
+    tag = f"{app}-{uuid.uuid4().hex[:8]}"
+    phone = ari(
+        "POST",
+        "channels",
+        endpoint=f"Local/{app}@stasis",
+        app="probe",
+        timeout=30,
+        channelId=f"{tag}-phone",
+        otherChannelId=f"{tag}-flow",
+        **params,
+    )
+    assert phone["name"].endswith(";1")
+
+    def answered() -> bool:
+        return any(
+            event.get("type") == "StasisStart" and event["channel"]["id"] == phone["id"]
+            for _, event in list(probe.events)
+        )
+
+    wait_until(answered, 5, f"{app} to answer")
+    return Call(phone["id"], f"{tag}-flow", phone["name"][:-1] + "2")
+
+
+def lines_of(runner: Runner, channel: str, **fields: Any) -> list[dict[str, Any]]:
+    """The log lines about `channel` whose fields have the given values."""
+    return [
+        line
+        for line in runner.lines()
+        if line.get("channel") == channel and all(line.get(k) == v for k, v in fields.items())
+    ]
 
 
 def transitions(runner: Runner, channel_prefix: str) -> list[str]:
