@@ -240,14 +240,16 @@ class Dispatcher:
 
     def _within_limits(self, call: Call, name: str) -> bool:
         """The loop guards; False when one tripped (and was handled or ended the call)."""
-        call.visits[name] += 1
         flow, state = call.compiled.flow, call.compiled.flow.states[name]
         if call.steps > flow.max_steps:
             self._limit(call, "max_steps", f"more than {flow.max_steps} state changes")
             return False
-        if state.max_visits and call.visits[name] > state.max_visits:
-            self._limit(call, "max_visits", f"entered {name} more than {state.max_visits} times")
-            return False
+        if state.max_visits:  # counted only where a limit is set
+            call.visits[name] += 1
+            if call.visits[name] > state.max_visits:
+                message = f"entered {name} more than {state.max_visits} times"
+                self._limit(call, "max_visits", message)
+                return False
         return True
 
     def _limit(self, call: Call, limit: str, message: str) -> None:
@@ -283,7 +285,13 @@ class Dispatcher:
         self.fail(call, action, event, status=int(payload.get("status", 0) or 0), quiet=True)
 
     def fail(
-        self, call: Call, action: str, reason: str, status: int = 0, quiet: bool = False
+        self,
+        call: Call,
+        action: str,
+        reason: str,
+        status: int = 0,
+        quiet: bool = False,
+        **fields: Any,
     ) -> None:
         """The flow's ActionFailed transition handles it, if one matches; otherwise the call is
         hung up (the flow-level default). Either way the state's remaining actions are dropped."""
@@ -291,9 +299,9 @@ class Dispatcher:
         flow = call.compiled.flow
         handled = flow.handles(flow.states[call.current], "ActionFailed")
         level = "warning" if handled or quiet else "error"
-        self.journal.record(
-            call.channel_name, "error", f"{action} failed: {reason}", level=level, action=action
-        )
+        message = f"{action} failed: {reason}"
+        fields |= {"action": action, "status": status}
+        self.journal.record(call.channel_name, "error", message, level=level, **fields)
         failure = {"type": "ActionFailed", "action": action, "status": status, "reason": reason}
         if handled and self.send(call, "ActionFailed", f"{action} failed", ari=failure):
             return
@@ -305,14 +313,16 @@ class Dispatcher:
     def pump(self, call: Call) -> None:
         """Run the call's next actions until one is in flight; finish the call when all is
         done."""
-        while not call.busy and call.outbox and self.calls.get(call.channel_id) is call:
+        while not call.busy and self.calls.get(call.channel_id) is call:
+            if not call.outbox:
+                if call.finished:
+                    self._finish(call)
+                return
             action = call.outbox.popleft()
             if action.name in LOCAL:
                 self._run_local(call, action)
             else:
                 self._submit(call, action)
-        if not call.busy and not call.outbox and call.finished:
-            self._finish(call)
 
     def _submit(self, call: Call, action: Action) -> None:
         ids = self._ids(call, action)
@@ -380,8 +390,7 @@ class Dispatcher:
         else:
             call.playing.discard(done.media)  # a play or record that failed left nothing on
             call.recording.discard(done.media)
-            self.journal.record(call.channel_name, "action", f"{action.name} failed", **fields)
-            self.fail(call, action.name, response.describe(), response.status)
+            self.fail(call, action.name, response.describe(), response.status, took_ms=took_ms)
             return
         self.pump(call)
 
