@@ -1,0 +1,126 @@
+"""The README's examples are real: every flow in it validates, every fragment of states
+validates inside a small harness flow, the broken example fails exactly as the README shows, and
+every flow-test excerpt passes against its flow."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fakes import REPO
+
+from flowrunner.cli import main
+from flowrunner.engine.machine import compile_flow
+from flowrunner.flow import FlowError, load_flow, yamltree
+from flowrunner.flowtest.cases import load_test_file
+from flowrunner.flowtest.runner import run_case
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+BROKEN_INTRO = "That `broken.yaml`:"
+
+
+def yaml_blocks() -> list[tuple[int, str, str]]:
+    """(line, kind, text) of each ```yaml block: a flow, a test excerpt, the broken example, or
+    a fragment of `states`."""
+    blocks = []
+    for match in re.finditer(r"```yaml\n(.*?)```", README, re.S):
+        line = README.count("\n", 0, match.start()) + 1
+        text = match.group(1)
+        before = README[: match.start()].rstrip().splitlines()[-1]
+        if before == BROKEN_INTRO:
+            kind = "broken"
+        elif re.search(r"^tests:", text, re.M):
+            kind = "test"
+        elif re.search(r"^version: 1", text, re.M):
+            kind = "flow"
+        else:
+            kind = "fragment"
+        blocks.append((line, kind, text))
+    return blocks
+
+
+def blocks_of(kind: str) -> list[pytest.param]:  # type: ignore[valid-type]
+    return [pytest.param(text, id=f"line {line}") for line, k, text in yaml_blocks() if k == kind]
+
+
+@pytest.mark.parametrize("text", blocks_of("flow"))
+def test_each_flow_validates(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "flow.yaml"
+    path.write_text(text, encoding="utf-8")
+    load_flow(str(path))
+
+
+@pytest.mark.parametrize("text", blocks_of("fragment"))
+def test_each_fragment_of_states_validates_in_a_harness_flow(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "fragment.yaml"
+    variables: set[str] = set()
+    for _ in range(10):  # declare the variables the fragment reads, as its flow would
+        path.write_text(harness(text, variables), encoding="utf-8")
+        try:
+            load_flow(str(path))
+            return
+        except FlowError as error:
+            unknown = {
+                re.findall(r"unknown variable '(\w+)'", p.message)[0]
+                for p in error.problems
+                if "unknown variable" in p.message
+            }
+            if not unknown:
+                raise
+            variables |= unknown
+    pytest.fail("the fragment reads too many undeclared variables")
+
+
+def harness(fragment: str, variables: set[str]) -> str:
+    """A flow around a fragment: its states, a stub for each state it goes to, and a way to
+    reach each of them, so only the fragment itself can be wrong."""
+    states = yamltree.parse("states:\n" + fragment, "fragment").data["states"]
+    targets = {target for spec in states.values() for target in _targets(spec or {})}
+    stubs = sorted(targets - set(states) - {"ended"})
+    reach = [name for name in [*states, *stubs] if name != next(iter(states))]
+    lines = ["version: 1", "app: snippet", f"initial: {next(iter(states))}"]
+    lines += ["vars:", *(f"  {name}: null" for name in sorted(variables))] if variables else []
+    lines += ["on:", "  StasisEnd: ended"]
+    lines += ["  ChannelUserevent:"] * bool(reach)
+    lines += [f"    - {{eventname: reach_{name}, goto: {name}}}" for name in reach]
+    lines += ["states:", fragment.rstrip()]
+    lines += [f"  {stub}:\n    do: [hangup]" for stub in stubs]
+    lines += [] if "ended" in states else ["  ended:\n    final: true"]
+    return "\n".join(lines) + "\n"
+
+
+def _targets(spec: dict[str, object]) -> set[str]:
+    found = set((spec.get("after") or {}).values())  # type: ignore[attr-defined]
+    for value in (spec.get("on") or {}).values():  # type: ignore[attr-defined]
+        for item in value if isinstance(value, list) else [value]:
+            found.add(item if isinstance(item, str) else item["goto"])
+    return found
+
+
+def test_the_broken_example_fails_exactly_as_the_readme_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ((text,),) = [(t,) for _, kind, t in yaml_blocks() if kind == "broken"]
+    shown = re.search(r"\$ flowrunner validate broken\.yaml\n(.*?)\n\$ echo", README, re.S)
+    assert shown is not None
+    path = tmp_path / "broken.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["validate", str(path)]) == 1
+    printed = capsys.readouterr().out.replace(str(path), "broken.yaml")
+    assert printed.splitlines() == shown.group(1).splitlines()
+
+
+@pytest.mark.parametrize("text", blocks_of("test"))
+def test_each_flow_test_excerpt_passes_against_its_flow(tmp_path: Path, text: str) -> None:
+    named = re.match(r"# (flows/\S+\.test\.yaml)", text)
+    assert named, "a test excerpt starts with a comment naming its file"
+    excerpt = tmp_path / "excerpt.test.yaml"
+    flow = REPO / named.group(1).replace(".test.yaml", ".yaml")
+    excerpt.write_text(f"flow: {flow}\n{text}", encoding="utf-8")
+    test_file = load_test_file(str(excerpt))
+    compiled = compile_flow(load_flow(test_file.flow_path))
+    shipped = (REPO / named.group(1)).read_text(encoding="utf-8")
+    for case in test_file.cases:
+        assert f"name: {case.name}" in shipped, f"'{case.name}' is not in {named.group(1)}"
+        assert run_case(compiled, case).passed, case.name
