@@ -33,6 +33,7 @@ class Collector:
     valid: tuple[str, ...] | re.Pattern[str] | None = None
     prompt: tuple[str, ...] = ()
     retry_prompt: tuple[str, ...] = ()
+    secret: bool = False  # keys and entry stay out of the logs
     digits: str = ""
     tries: int = 0  # retries used
     token: int = 0
@@ -52,6 +53,7 @@ class Collector:
             valid=re.compile(valid) if isinstance(valid, str) else _strings(valid) or None,
             prompt=_strings(params.get("prompt")),
             retry_prompt=_strings(params.get("retry_prompt")),
+            secret=bool(params.get("secret", False)),
         )
 
     def key(self, digit: str) -> bool:
@@ -67,6 +69,11 @@ class Collector:
         if isinstance(self.valid, tuple):
             return self.digits in self.valid
         return self.valid.fullmatch(self.digits) is not None
+
+    @property
+    def shown(self) -> str:
+        """The entry as logs show it."""
+        return f"{len(self.digits)} key(s), hidden" if self.secret else f"'{self.digits}'"
 
     def may_retry(self) -> bool:
         return self.tries < self.retries
@@ -159,6 +166,6 @@ class CollectStep:
     def _over(self, call: Call, collector: Collector, outcome: str) -> None:
         call.collector = None
         call.vars[collector.into] = collector.digits
-        self.engine.note(call, f"collect: {words(outcome)} '{collector.digits}'")
+        self.engine.note(call, f"collect: {words(outcome)} {collector.shown}")
         tries = collector.tries + 1
         self.engine.outcome(call, outcome, "collect", digits=collector.digits, tries=tries)

@@ -148,7 +148,8 @@ class Dispatcher:
         call = self.calls.get(channel_id)
         if call is None:
             return  # not a call we own
-        self.record_event(call, kind, event)
+        secret = call.collector is not None and call.collector.secret
+        self.record_event(call, kind, event, hide=secret and kind == "ChannelDtmfReceived")
         call.left_app |= kind == "StasisEnd"
         call.track_media(event)
         if kind == "PlaybackFinished":
@@ -195,8 +196,10 @@ class Dispatcher:
         call.machine = compiled.new_machine(call)
         self._after_step(call, "", "StasisStart")
 
-    def record_event(self, call: Call, kind: str, event: dict[str, Any], who: str = "") -> None:
-        detail = _event_detail(kind, event)
+    def record_event(
+        self, call: Call, kind: str, event: dict[str, Any], who: str = "", hide: bool = False
+    ) -> None:
+        detail = "a key, hidden" if hide else _event_detail(kind, event)
         message = f"{who}event {kind}" + (f" ({detail})" if detail else "")
         level = "debug" if kind in QUIET_EVENTS else "info"
         self.journal.record(call.channel_name, "event", message, event=kind, level=level)

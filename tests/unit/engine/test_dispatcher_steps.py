@@ -4,6 +4,7 @@ web client and a virtual clock. Requests are answered by hand, so every line sen
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,6 +276,20 @@ def test_an_invalid_entry_is_no_match_after_the_retries(tmp_path: Path, valid: s
     assert rig.sent()[-1] == RETRY
     keys(rig, "998")
     assert (rig.state, rig.vars["pin"]) == ("wrong", "998")
+
+
+def test_a_secret_entry_stays_out_of_the_logs(tmp_path: Path) -> None:
+    rig = collect_rig(tmp_path, "secret: true")
+    rig.reply(201)
+    keys(rig, "4")
+    keys(rig, "7")
+    keys(rig, "1")
+    assert (rig.state, rig.vars["pin"]) == ("got", "471")  # the flow has it
+    logged = " ".join(f"{message} {fields}" for _, _, message, fields in rig.journal.records)
+    assert "471" not in logged
+    assert not re.search(r"\(digit \w\)", logged)  # a key press's line names no key either
+    assert rig.journal.messages("event").count("event ChannelDtmfReceived (a key, hidden)") == 3
+    assert "collect: digits collected 3 key(s), hidden" in rig.journal.messages("action")
 
 
 def test_valid_entries_may_come_from_variables(tmp_path: Path) -> None:
