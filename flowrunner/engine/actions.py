@@ -27,6 +27,8 @@ NOWHERE = Where(0, 0, ())
 # still playing would hold up the next state's actions. Leaving a state therefore stops them.
 STOP_PLAYBACKS = Action("stop_playback", {}, NOWHERE)
 STOP_RECORDINGS = Action("stop_recording", {}, NOWHERE)
+# The engine's clean-up of a dial: it outlives the state that queued it.
+TEARDOWN = frozenset({"bridge_destroy", "peer_hangup"})
 
 ENGINE_ROUTES = {
     "dial_create": ("POST", "channels/create"),

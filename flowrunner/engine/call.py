@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..flow.model import Action
-from .actions import STOP_PLAYBACKS, STOP_RECORDINGS
+from .actions import STOP_PLAYBACKS, STOP_RECORDINGS, TEARDOWN
 from .machine import CompiledFlow
 
 if TYPE_CHECKING:
@@ -76,10 +76,14 @@ class Call:
 
     def left(self, state: str) -> None:
         # The flow moved on: the state's timers and pending outcomes go stale, its unsent
-        # actions are dropped, and its prompts and recordings are stopped.
+        # actions are dropped (not the clean-up of a dial), and its prompts and recordings are
+        # stopped.
         self.generation += 1
-        self.dropped += [a.name for a in self.outbox if a not in (STOP_PLAYBACKS, STOP_RECORDINGS)]
+        kept = [action for action in self.outbox if action.name in TEARDOWN]
+        stops = (STOP_PLAYBACKS, STOP_RECORDINGS)
+        self.dropped += [a.name for a in self.outbox if a not in stops and a.name not in TEARDOWN]
         self.outbox.clear()
+        self.outbox.extend(kept)
         self.playbacks.clear()
         self.collector = None
         self.webhooks.clear()
@@ -88,8 +92,8 @@ class Call:
         if self.recording and not self.left_app:
             self.outbox.append(STOP_RECORDINGS)
         if self.dial is not None and not self.dial.settled:
-            self.dial.settled = True  # the state that waited for the answer is gone
-            self.outbox.extend(self.dial.cancel())
+            self.dial.give_up()  # the state that waited for the answer is gone
+            self.outbox.extend(self.dial.tear_down())
 
     def new_playback_id(self) -> str:
         self.played += 1

@@ -8,6 +8,7 @@ event about them can be matched to the call before Asterisk says anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from ..ari.messages import AriResponse
@@ -32,20 +33,42 @@ PEER_ACTIONS = frozenset(
 )
 
 
+class Phase(Enum):
+    """Where the dial is: CALLING -> ANSWERED (being bridged) -> CONNECTED, or OVER (busy, no
+    answer, failed, or given up). Its outcome is known once CONNECTED or OVER."""
+
+    CALLING = "calling"
+    ANSWERED = "answered"
+    CONNECTED = "connected"
+    OVER = "over"
+
+
+class Callee(Enum):
+    """The callee's channel: ALIVE -> HANGUP_QUEUED -> HUNG_UP (the request went out), or GONE
+    (Asterisk said so) at any time."""
+
+    ALIVE = "alive"
+    HANGUP_QUEUED = "hangup queued"
+    HUNG_UP = "hung up"
+    GONE = "gone"
+
+
 @dataclass
 class DialLeg:
     caller_id: str
     peer_id: str
     bridge_id: str
     generation: int  # of the caller's state that dialled: its outcome goes there only
-    answered: bool = False
-    bridged: bool = False  # the bridge exists (or is being made): it must be destroyed
     timeout: float = 30.0
-    settled: bool = False  # the outcome (answered, busy, …) is known
-    ended: bool = False  # the callee channel is gone, or was hung up by us
-    gone: bool = False  # Asterisk said so (its StasisEnd)
-    hangup_sent: bool = False  # not just queued: a call that ends drops its queue
+    phase: Phase = Phase.CALLING
+    callee: Callee = Callee.ALIVE
+    bridged: bool = False  # the bridge exists (or is being made): it must be destroyed
     cause: int = 0  # of the callee's ChannelDestroyed: why it went
+
+    @property
+    def settled(self) -> bool:
+        """The outcome is known (and was raised, or is not wanted any more)."""
+        return self.phase in (Phase.CONNECTED, Phase.OVER)
 
     def create(self, app: str, params: dict[str, Any]) -> Action:
         """The callee's channel, in our app; it is dialled once it has entered (`dial`):
@@ -66,17 +89,24 @@ class DialLeg:
         return Action("dial_start", {"timeout": timeout, "caller": self.caller_id}, NOWHERE)
 
     def bridge(self) -> list[Action]:
-        self.bridged = True
+        self.phase, self.bridged = Phase.ANSWERED, True
         return [
             Action("bridge_create", {"type": "mixing", "bridgeId": self.bridge_id}, NOWHERE),
             Action("bridge_add", {"channel": f"{self.caller_id},{self.peer_id}"}, NOWHERE),
         ]
 
+    def hangup_sent(self) -> None:
+        if self.callee is Callee.HANGUP_QUEUED:
+            self.callee = Callee.HUNG_UP
+
+    def give_up(self) -> None:
+        self.phase = Phase.OVER
+
     def cancel(self) -> list[Action]:
-        """Hang up a callee that has not answered (the caller gave up, or the state was left)."""
-        if self.ended:
+        """Hang up the callee, unless that is done or under way."""
+        if self.callee is not Callee.ALIVE:
             return []
-        self.ended = True
+        self.callee = Callee.HANGUP_QUEUED
         return [Action("peer_hangup", {}, NOWHERE)]
 
     def tear_down(self) -> list[Action]:
@@ -89,8 +119,8 @@ class DialLeg:
         """The caller is gone: the bridge and the callee go too, even if a hang-up was queued
         already (a call that ends drops its queue)."""
         destroy = [Action("bridge_destroy", {}, NOWHERE)] if self.bridged else []
-        self.bridged, self.ended = False, True
-        done = self.gone or self.hangup_sent
+        done = self.callee in (Callee.HUNG_UP, Callee.GONE)
+        self.bridged, self.callee = False, Callee.GONE if done else Callee.HUNG_UP
         return destroy + ([] if done else [Action("peer_hangup", {}, NOWHERE)])
 
 
@@ -115,7 +145,7 @@ class DialStep:
         self.engine = engine
 
     def start(self, call: Call, params: dict[str, Any]) -> None:
-        if call.dial is not None and not call.dial.ended:
+        if call.dial is not None and call.dial.callee is Callee.ALIVE:
             self.engine.fail(call, "dial", "this call is still connected to its last callee")
             return
         call.dialled += 1
@@ -139,13 +169,12 @@ class DialStep:
             call.outbox.appendleft(leg.dial())
             self.engine.pump(call)
         elif kind == "Dial" and event.get("dialstatus") == "ANSWER" and not leg.settled:
-            leg.answered = True
             call.outbox.extendleft(reversed(leg.bridge()))
             self.engine.pump(call)
         elif kind == "Dial" and outcome_of(event) and not leg.settled:
             self._over(call, leg, outcome_of(event), dialstatus=event.get("dialstatus"))
         elif kind == "StasisEnd":
-            leg.ended = leg.gone = True  # no more requests to it; why it left comes next
+            leg.callee = Callee.GONE  # no more requests to it; why it left comes next
             if leg.settled:
                 self._callee_gone(call, leg)
         elif kind == "ChannelDestroyed":
@@ -170,7 +199,7 @@ class DialStep:
         if leg is None or leg.settled:
             return
         if action.name == "bridge_add" and ok:
-            leg.settled = True
+            leg.phase = Phase.CONNECTED
             self.engine.outcome(call, "DialAnswered", "dial", callee=leg.peer_id)
         elif not ok:
             self._over(call, leg, "DialFailed", status=response.status)
@@ -194,10 +223,10 @@ class DialStep:
     def _callee_gone(self, call: Call, leg: DialLeg) -> None:
         if self.engine.peers.pop(leg.peer_id, None) is None:
             return  # handled already
-        leg.ended = leg.gone = True
+        leg.callee = Callee.GONE
         if not leg.settled:
             self._over(call, leg, outcome_of_cause(leg.cause), cause=leg.cause)
-        elif leg.answered:
+        elif leg.phase is Phase.CONNECTED:
             call.outbox.extend(leg.tear_down())
             self.engine.pump(call)
             if not self.engine.send(call, "CalleeHungUp", "callee hung up", {"cause": leg.cause}):
@@ -206,9 +235,9 @@ class DialStep:
 
     def _over(self, call: Call, leg: DialLeg, outcome: str, **payload: Any) -> None:
         """An answer that never came: forget the callee, hang it up, raise the outcome."""
-        leg.settled = True
+        leg.phase = Phase.OVER
         call.outbox = type(call.outbox)(a for a in call.outbox if a.name not in PEER_ACTIONS)
-        call.outbox.extend(leg.cancel())
+        call.outbox.extend(leg.tear_down())  # a bridge half made goes too
         self.engine.pump(call)
         if leg.generation == call.generation:
             self.engine.outcome(call, outcome, "dial", **payload)

@@ -344,7 +344,7 @@ class Dispatcher:
         call.busy = True
         call.leaving |= action.name in LEAVING
         if action.name == "peer_hangup" and call.dial is not None:
-            call.dial.hangup_sent = True
+            call.dial.hangup_sent()
         started, media = self.clock.now(), ids.get("media", ids.get("playback", ""))
         self.transport.submit(
             request, lambda response: self.post(ActionDone(call, action, response, started, media))

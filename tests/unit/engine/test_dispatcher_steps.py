@@ -424,6 +424,24 @@ def test_dial_answered_bridges_the_two_channels(tmp_path: Path) -> None:
     assert rig.transitions()[-1] == "start -> talking (dial answered)"
 
 
+def test_a_bridge_that_cannot_be_made_is_a_failed_dial_and_both_go(tmp_path: Path) -> None:
+    rig = ringing(tmp_path)
+    dial_event(rig, "ANSWER")
+    rig.reply(200)  # the bridge is made
+    rig.reply(500)  # adding the channels is not
+    assert rig.state == "failed"
+    rig.answer_all()  # the clean-up, one request at a time
+    assert rig.sent()[2:] == [
+        BRIDGE,
+        ADD,
+        "DELETE bridges/c1-bridge-1",
+        "DELETE channels/c1-dial-1",
+    ]
+    callee(rig, "StasisEnd")
+    callee(rig, "ChannelDestroyed", cause=16)
+    assert rig.state == "failed"  # no CalleeHungUp after the outcome: it was DialFailed
+
+
 def test_the_callees_stasis_start_starts_no_flow(tmp_path: Path) -> None:
     rig = ringing(tmp_path)
     assert list(rig.dispatcher.calls) == ["c1"]
