@@ -8,6 +8,7 @@ bridge it) and the clean-up when a state is left; they have their routes here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -44,7 +45,9 @@ class BadRequest(ValueError):
     """An `ari` action whose rendered path no longer names the operation it was checked as."""
 
 
+@cache
 def routes() -> dict[str, tuple[str, str]]:
+    """Every route by action name: the flow's (from the schema) and the engine's own."""
     return {**action_routes(), **ENGINE_ROUTES}
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -48,7 +47,8 @@ class Call:
     leaving: bool = False  # a hangup/continue was sent: StasisEnd will follow
 
     def __post_init__(self) -> None:
-        self.vars = copy.deepcopy(dict(self.compiled.flow.vars))
+        # A copy per call; values are only ever replaced (set, into), never changed in place.
+        self.vars = dict(self.compiled.flow.vars)
 
     @property
     def flow_name(self) -> str:

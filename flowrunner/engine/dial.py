@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ari.messages import AriResponse
 from ..flow.model import Action
-from .actions import NOWHERE, request_for
+from .actions import ENGINE_ROUTES, NOWHERE, TEARDOWN, request_for
 from .call import Call
 
 if TYPE_CHECKING:
@@ -27,10 +27,7 @@ OUTCOME_OF_STATUS = {"BUSY": "DialBusy", "NOANSWER": "DialNoAnswer", "CANCEL": "
 OUTCOME_OF_CAUSE = {17: "DialBusy", 18: "DialNoAnswer", 19: "DialNoAnswer"}
 PEER_ARG = "flowrunner-dial"  # the Stasis argument that marks a callee channel
 GRACE = 5.0  # seconds past the dial timeout before we give up on Asterisk and hang up
-# The engine's own requests for a dial; a 404 on the last two means: already gone.
-PEER_ACTIONS = frozenset(
-    {"dial_create", "dial_start", "bridge_create", "bridge_add", "bridge_destroy", "peer_hangup"}
-)
+PEER_ACTIONS = frozenset(ENGINE_ROUTES)  # the engine's own requests for a dial
 
 
 class Phase(Enum):
@@ -191,7 +188,7 @@ class DialStep:
         self, call: Call, action: Action, response: AriResponse, fields: dict[str, Any]
     ) -> None:
         leg = call.dial
-        ok = response.ok or (response.gone and action.name in ("peer_hangup", "bridge_destroy"))
+        ok = response.ok or (response.gone and action.name in TEARDOWN)  # gone already: fine
         result = "ok" if ok else f"failed: {response.describe()}"
         self.engine.note(
             call, f"{action.name} {result}", level="info" if ok else "warning", **fields
