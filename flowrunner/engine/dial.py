@@ -40,7 +40,7 @@ class Phase(Enum):
     OVER = "over"
 
 
-class Callee(Enum):
+class CalleeState(Enum):
     """The callee's channel: ALIVE -> HANGUP_QUEUED -> HUNG_UP (the request went out), or GONE
     (Asterisk said so) at any time."""
 
@@ -58,7 +58,7 @@ class DialLeg:
     generation: int  # of the caller's state that dialled: its outcome goes there only
     timeout: float = 30.0
     phase: Phase = Phase.CALLING
-    callee: Callee = Callee.ALIVE
+    callee: CalleeState = CalleeState.ALIVE
     bridged: bool = False  # the bridge exists (or is being made): it must be destroyed
     cause: int = 0  # of the callee's ChannelDestroyed: why it went
 
@@ -93,17 +93,17 @@ class DialLeg:
         ]
 
     def hangup_sent(self) -> None:
-        if self.callee is Callee.HANGUP_QUEUED:
-            self.callee = Callee.HUNG_UP
+        if self.callee is CalleeState.HANGUP_QUEUED:
+            self.callee = CalleeState.HUNG_UP
 
     def give_up(self) -> None:
         self.phase = Phase.OVER
 
     def cancel(self) -> list[Action]:
         """Hang up the callee, unless that is done or under way."""
-        if self.callee is not Callee.ALIVE:
+        if self.callee is not CalleeState.ALIVE:
             return []
-        self.callee = Callee.HANGUP_QUEUED
+        self.callee = CalleeState.HANGUP_QUEUED
         return [Action("peer_hangup", {}, NOWHERE)]
 
     def tear_down(self) -> list[Action]:
@@ -116,8 +116,8 @@ class DialLeg:
         """The caller is gone: the bridge and the callee go too, even if a hang-up was queued
         already (a call that ends drops its queue)."""
         destroy = [Action("bridge_destroy", {}, NOWHERE)] if self.bridged else []
-        done = self.callee in (Callee.HUNG_UP, Callee.GONE)
-        self.bridged, self.callee = False, Callee.GONE if done else Callee.HUNG_UP
+        done = self.callee in (CalleeState.HUNG_UP, CalleeState.GONE)
+        self.bridged, self.callee = False, CalleeState.GONE if done else CalleeState.HUNG_UP
         return destroy + ([] if done else [Action("peer_hangup", {}, NOWHERE)])
 
 
@@ -142,7 +142,7 @@ class DialStep:
         self.engine = engine
 
     def start(self, call: Call, params: dict[str, Any]) -> None:
-        if call.dial is not None and call.dial.callee is Callee.ALIVE:
+        if call.dial is not None and call.dial.callee is CalleeState.ALIVE:
             self.engine.fail(call, "dial", "this call is still connected to its last callee")
             return
         call.dialled += 1
@@ -171,7 +171,7 @@ class DialStep:
         elif kind == "Dial" and outcome_of(event) and not leg.settled:
             self._over(call, leg, outcome_of(event), dialstatus=event.get("dialstatus"))
         elif kind == "StasisEnd":
-            leg.callee = Callee.GONE  # no more requests to it; why it left comes next
+            leg.callee = CalleeState.GONE  # no more requests to it; why it left comes next
             if leg.settled:
                 self._callee_gone(call, leg)
         elif kind == "ChannelDestroyed":
@@ -220,7 +220,7 @@ class DialStep:
     def _callee_gone(self, call: Call, leg: DialLeg) -> None:
         if self.engine.peers.pop(leg.peer_id, None) is None:
             return  # handled already
-        leg.callee = Callee.GONE
+        leg.callee = CalleeState.GONE
         if not leg.settled:
             self._over(call, leg, outcome_of_cause(leg.cause), cause=leg.cause)
         elif leg.phase is Phase.CONNECTED:
