@@ -1,17 +1,39 @@
 """Fakes for unit tests: an ARI transport the test answers by hand, a recording journal,
-and a rig that drives the real dispatcher with them on a virtual clock."""
+a rig that drives the real dispatcher with them on a virtual clock, and flow files in tmp."""
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from flowrunner.ari.messages import AriRequest, AriResponse, Done
 from flowrunner.engine.dispatcher import Dispatcher
+from flowrunner.flow import FlowError, load_flow
 from flowrunner.sim.clock import VirtualClock
 
 REPO = Path(__file__).parents[1]
+
+
+def write_file(tmp_path: Path, text: str | bytes, name: str = "flow.yaml") -> str:
+    """A file holding `text` (dedented) or exactly `bytes`; returns its path."""
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return str(path)
+
+
+def load_problems(path: str) -> list[str]:
+    """The problems loading the flow file at `path` gives (it must give some)."""
+    with pytest.raises(FlowError) as caught:
+        load_flow(path)
+    return [str(p) for p in caught.value.problems]
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
+from fakes import write_file
 
 from flowrunner.cli import main
 from flowrunner.flow.yamltree import MAX_BYTES
@@ -28,14 +28,7 @@ states:
 """
 
 
-def write(tmp_path: Path, text: str | bytes, name: str = "flow.yaml") -> str:
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return str(path)
+write = write_file
 
 
 def validate(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:

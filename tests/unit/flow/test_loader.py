@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from fakes import load_problems, write_file
 
-from flowrunner.flow import Action, FlowError, Timer, Transition, load_flow
+from flowrunner.flow import Action, Timer, Transition, load_flow
 from flowrunner.flow.model import Where
 
 REPO = Path(__file__).parents[3]
 REFERENCE = str(REPO / "flows" / "channel-state.yaml")
 
 
-def write(tmp_path: Path, text: str, name: str = "flow.yaml") -> str:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return str(path)
-
-
-def problems(path: str) -> list[str]:
-    with pytest.raises(FlowError) as caught:
-        load_flow(path)
-    return [str(p) for p in caught.value.problems]
+write, problems = write_file, load_problems
 
 
 def test_the_reference_flow_loads() -> None:

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import math
-import textwrap
 from pathlib import Path
 
 import pytest
+from fakes import write_file
 
 from flowrunner.flow import FlowError
 from flowrunner.flow.yamltree import MAX_BYTES, MAX_DEPTH, parse, read
 
-
-def write(tmp_path: Path, text: str | bytes, name: str = "flow.yaml") -> str:
-    """A file holding `text` (dedented) or exactly `bytes`; returns its path."""
-    path = tmp_path / name
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return str(path)
+write = write_file
 
 
 def problem(path: str) -> str:
