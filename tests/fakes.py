@@ -1,5 +1,5 @@
 """Fakes for unit tests: an ARI transport the test answers by hand, a recording journal,
-a rig that drives the real dispatcher with them on a virtual clock, and flow files in tmp."""
+a rig that drives the real runtime with them on a virtual clock, and flow files in tmp."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from flowrunner.ari.messages import AriRequest, AriResponse, Done
-from flowrunner.engine.dispatcher import Dispatcher
+from flowrunner.engine.runtime import Runtime
 from flowrunner.flow import FlowError, load_flow
+from flowrunner.ports import Done, Request, Response
 from flowrunner.sim.clock import VirtualClock
 
 REPO = Path(__file__).parents[1]
@@ -41,16 +41,16 @@ class FakeTransport:
     """Keeps requests until the test answers them: `reply(status)` answers the oldest."""
 
     name: str = "fake"
-    waiting: list[tuple[AriRequest, Done]] = field(default_factory=list)
-    sent: list[AriRequest] = field(default_factory=list)
+    waiting: list[tuple[Request, Done]] = field(default_factory=list)
+    sent: list[Request] = field(default_factory=list)
 
-    def submit(self, request: AriRequest, done: Done) -> None:
+    def submit(self, request: Request, done: Done) -> None:
         self.sent.append(request)
         self.waiting.append((request, done))
 
-    def reply(self, status: int = 204, error: str = "") -> AriRequest:
+    def reply(self, status: int = 204, error: str = "") -> Request:
         request, done = self.waiting.pop(0)
-        done(AriResponse(status, error=error))
+        done(Response(status, error=error))
         return request
 
     def reply_all(self, status: int = 204) -> None:
@@ -74,7 +74,7 @@ class Journal:
 
 @dataclass
 class Rig:
-    dispatcher: Dispatcher
+    runtime: Runtime
     transport: FakeTransport
     clock: VirtualClock
     journal: Journal
@@ -86,20 +86,103 @@ class Rig:
             "channel": {"id": channel, "name": f"PJSIP/{channel}", "state": "Ring"},
         }
         event.update(fields)
-        self.dispatcher.post(event)
-        self.dispatcher.drain()
+        self.runtime.post(event)
+        self.runtime.drain()
 
     def at(self, seconds: float) -> None:
         """Move the clock to `seconds` and run what is due."""
         self.clock.advance_to(seconds)
-        self.dispatcher.fire_due_timers()
-        self.dispatcher.drain()
+        self.runtime.fire_due_timers()
+        self.runtime.drain()
 
     def answer_all(self, status: int = 204) -> None:
         """Answer requests (and the ones they unlock) until none is waiting."""
         while self.transport.waiting:
             self.transport.reply(status)
-            self.dispatcher.drain()
+            self.runtime.drain()
 
     def actions(self) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.transport.sent]
+
+
+@dataclass
+class FakeContext:
+    """A step's Context that records what the step asked for, for step unit tests."""
+
+    channel: str = "c"
+    app: str = "channel-state"
+    in_own_state: bool = True
+    caller_left: bool = False
+    sent: list[tuple[Request, str | None]] = field(default_factory=list)
+    outcomes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failures: list[tuple[str, int]] = field(default_factory=list)
+    timers: dict[str, float] = field(default_factory=dict)
+    resources: list[str] = field(default_factory=list)
+    vars: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    to_flows: list[str] = field(default_factory=list)
+    finished: bool = False
+    released: bool = False
+    ids: int = 0
+
+    def new_id(self, kind: str) -> str:
+        self.ids += 1
+        return f"{self.channel}-{kind}-{self.ids}"
+
+    def send(self, request: Request, tag: str | None = None) -> None:
+        self.sent.append((request, tag))
+
+    def withdraw(self, tag: str) -> bool:
+        return False
+
+    def web(self, request: Any, tag: str) -> None:
+        self.sent.append((request, tag))
+
+    def after(self, seconds: float, tag: str) -> None:
+        self.timers[tag] = seconds
+
+    def cancel(self, tag: str) -> None:
+        self.timers.pop(tag, None)
+
+    def own(self, resource: str) -> None:
+        self.resources.append(resource)
+
+    def disown(self, resource: str) -> None:
+        self.resources.remove(resource)
+
+    def owned(self, kind: str) -> list[str]:
+        return [r.split(":", 1)[1] for r in self.resources if r.startswith(f"{kind}:")]
+
+    def set_vars(self, values: Any) -> None:
+        self.vars.update(values)
+
+    def outcome(self, event: str, **payload: Any) -> None:
+        self.outcomes.append((event, payload))
+
+    def to_flow(self, event: str, payload: Any) -> bool:
+        self.to_flows.append(event)
+        return True
+
+    def fail(self, reason: str, status: int = 0, action: str = "") -> None:
+        self.failures.append((reason, status))
+
+    def release(self) -> None:
+        self.released = True
+
+    def finish(self) -> None:
+        self.finished = self.released = True
+
+    def hang_up(self) -> None:
+        self.notes.append("hang up")
+
+    def gone(self) -> None:
+        self.notes.append("gone")
+
+    def leaving(self) -> None:
+        self.notes.append("leaving")
+
+    def note(self, message: str, **fields: Any) -> None:
+        self.notes.append(message)
+
+    def log_event(self, event: Any, who: str = "") -> None:
+        self.notes.append(f"{who}event {event.type}")

@@ -13,7 +13,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from .messages import AriRequest, AriResponse, Done
+from ..ports import Done, Request, Response
 
 WORKERS = 4
 TIMEOUT = 10.0
@@ -31,10 +31,10 @@ class HttpTransport:
         self.session.mount("https://", adapter)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="ari-http")
 
-    def submit(self, request: AriRequest, done: Done) -> None:
+    def submit(self, request: Request, done: Done) -> None:
         self.pool.submit(lambda: done(self.call(request)))
 
-    def call(self, request: AriRequest) -> AriResponse:
+    def call(self, request: Request) -> Response:
         """Send one request and wait for its answer (from a worker, or at start-up)."""
         try:
             reply = self.session.request(
@@ -45,7 +45,7 @@ class HttpTransport:
                 timeout=TIMEOUT,
             )
         except requests.RequestException as error:
-            return AriResponse(0, error=_reason(error))
+            return Response(0, error=_reason(error))
         return response_from(reply.status_code, reply.text)
 
     def close(self) -> None:
@@ -53,8 +53,8 @@ class HttpTransport:
         self.session.close()
 
 
-def response_from(status: int, text: str) -> AriResponse:
-    """An AriResponse from a status and a JSON body, keeping Asterisk's error message."""
+def response_from(status: int, text: str) -> Response:
+    """A Response from a status and a JSON body, keeping Asterisk's error message."""
     body: Any = None
     if text:
         try:
@@ -62,7 +62,7 @@ def response_from(status: int, text: str) -> AriResponse:
         except ValueError:
             body = text
     error = body.get("message", "") if isinstance(body, dict) and status >= 400 else ""
-    return AriResponse(status, body, str(error))
+    return Response(status, body, str(error))
 
 
 def _reason(error: requests.RequestException) -> str:

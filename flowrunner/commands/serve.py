@@ -10,9 +10,10 @@ import threading
 from types import FrameType
 
 from ..ari.session import AriConfig, AriSession
-from ..engine.clock import MonotonicClock
-from ..engine.dispatcher import Dispatcher, Reconcile
+from ..engine.clock import SystemClock
 from ..engine.machine import CompiledFlow, compile_flow
+from ..engine.messages import Reconcile
+from ..engine.runtime import Runtime
 from ..flow import FlowError, Problem, load_flow
 from ..logs import LogJournal, setup
 from ..web.client import RequestsWebClient
@@ -57,16 +58,16 @@ def main(args: argparse.Namespace) -> int:
     )
     session = AriSession(config)
     web = RequestsWebClient(wake=session.wake)
-    dispatcher = Dispatcher(compiled, session.transport, MonotonicClock(), LogJournal(), web)
+    runtime = Runtime(compiled, session.transport, SystemClock(), LogJournal(), web)
     _stop_on_signals(session)
     for c in compiled:
         log.info("serving flow %s (app %s, %d states)", c.flow.path, c.flow.app, len(c.flow.states))
     try:
-        session.serve(dispatcher, lambda app, ids: dispatcher.post(Reconcile(app, ids)))
+        session.serve(runtime, lambda app, ids: runtime.post(Reconcile(app, ids)))
     finally:
         web.close()
         session.close()
-        log.info("stopped; %d call(s) were in progress", len(dispatcher.calls))
+        log.info("stopped; %d call(s) were in progress", len(runtime.calls))
     return 0
 
 

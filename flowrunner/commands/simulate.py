@@ -6,7 +6,7 @@ import argparse
 
 from ..engine.machine import compile_flow
 from ..flow import load_flow
-from ..flowtest.cases import caller_step
+from ..flowtest.cases import caller_step, unknown_request
 from ..sim.run import simulate
 
 
@@ -30,4 +30,7 @@ def _failure(text: str) -> tuple[str, int]:
     action, _, status = text.partition("=")
     if not status.isdigit():
         raise ValueError(f"--fail wants ACTION=STATUS, e.g. answer=404; got '{text}'")
+    unknown = unknown_request(action)
+    if unknown:
+        raise ValueError(f"--fail: {unknown}")
     return action, int(status)

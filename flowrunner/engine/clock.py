@@ -1,16 +1,13 @@
-"""The clock the engine reads: injected, so the simulator can run calls on virtual time."""
+"""The clock `serve` gives the engine: the machine's own. (The simulator gives a virtual one.)"""
 
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
 
-class Clock(Protocol):
-    def now(self) -> float:
-        """Seconds on a monotonic clock."""
-
-
-class MonotonicClock:
+class SystemClock:
     def now(self) -> float:
         return time.monotonic()
+
+    def wall(self) -> float:
+        return time.time()

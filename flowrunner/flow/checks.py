@@ -11,7 +11,8 @@ from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
 
 from .errors import Problem
-from .model import OUTCOME_OF, OUTCOMES, Flow, Where
+from .model import Flow, Where
+from .vocabulary import outcome_of, outcomes
 
 _TIMER_EVENT = re.compile(r"^after_[0-9]+ms$")
 
@@ -109,12 +110,12 @@ def _outcomes(flow: Flow) -> Iterator[Problem]:
     for state in flow.states.values():
         runs = {action.name for action in state.actions}
         for action in state.actions:
-            success = OUTCOMES.get(action.name, ("", ()))[0]
+            success = outcomes().get(action.name, ("", ()))[0]
             if success and not flow.handles(state, success):
                 message = f"{action.name} leads nowhere: add a transition for {success}"
                 yield _at(flow, action.where, message)
         for move in state.transitions:
-            action_name = OUTCOME_OF.get(move.event, "")
+            action_name = outcome_of().get(move.event, "")
             if action_name and action_name not in runs:
                 message = f"never happens: {move.event} follows {action_name}, not run here"
                 yield _at(flow, move.where, message)

@@ -9,7 +9,6 @@ null or false, never an exception, so a guard cannot crash a call.
 
 from __future__ import annotations
 
-import json
 import operator
 import re
 import warnings
@@ -17,6 +16,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeGuard
+
+from ..ports import to_text
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
@@ -63,29 +64,6 @@ def _numeric(value: Any) -> int | float | None:
     if _is_number(value):
         return value
     return _parse_number(value) if isinstance(value, str) else None
-
-
-def to_text(value: Any) -> str:
-    """How a value reads inside text: null is empty, booleans are true/false, 3.0 is 3,
-    lists and mappings are compact JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    try:
-        if isinstance(value, list | tuple | Mapping):
-            return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json)
-        return str(value)
-    except Exception:  # odd keys, cycles, huge ints, a raising __str__: text must not fail
-        return object.__repr__(value)
-
-
-def _json(value: Any) -> Any:
-    return dict(value) if isinstance(value, Mapping) else to_text(value)
 
 
 def _equal(a: Any, b: Any) -> bool:

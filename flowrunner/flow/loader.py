@@ -6,25 +6,17 @@
 
 from __future__ import annotations
 
-import re
+import hashlib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import checks, schema, yamltree
-from .ari_operations import find_operation, no_such_operation
 from .durations import parse_duration
 from .errors import FlowError, Problem, Trail, did_you_mean
 from .expressions import Expression, ExpressionError, parse_expression
 from .model import CALL_DATA, CALL_KEYS, Action, Flow, State, Timer, Transition, Where
 from .templates import Template, is_template, parse_template
-
-_PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z]+)\}(?!\})")  # {bridgeId}, not {{ x }}
-
-# Parameters given as durations (`5s`), turned into seconds here, with their upper bound.
-DURATIONS = {
-    "collect": {"first_digit_timeout": 3600.0, "inter_digit_timeout": 3600.0},
-    "dial": {"timeout": 600.0},
-    "http": {"timeout": 30.0},
-}
+from .vocabulary import spec_of
 
 
 def load_flow(path: str) -> Flow:
@@ -54,7 +46,8 @@ def declared_variables(data: dict[str, Any]) -> set[str]:
             if isinstance(item, dict):
                 ((name, params),) = item.items()
                 params = params or {}
-                names |= set(params) if name == "set" else {params.get("into")} - {None}
+                defines = spec_of(name).defines
+                names |= set(params) if defines == "keys" else {params.get(defines)} - {None}
     return names
 
 
@@ -88,6 +81,7 @@ class _Builder:
             initial_where=self.where(("initial",)),
             max_steps=data.get("limits", {}).get("max_steps", Flow.max_steps),
             vars=data.get("vars") or {},
+            version=hashlib.sha256(self.tree.text.encode()).hexdigest()[:12],
         )
 
     def state(self, name: str, spec: dict[str, Any]) -> State:
@@ -110,20 +104,19 @@ class _Builder:
         if isinstance(item, str):
             self.needs_no_parameters(item, trail)
             return Action(item, {}, self.where(trail))
-        ((name, params),) = item.items()
+        ((name, raw),) = item.items()
         at: Trail = (*trail, name)
-        params = {key: self.value(value, (*at, key)) for key, value in (params or {}).items()}
-        self.durations(name, params, at)
-        if name == "collect":
-            self.valid(params.get("valid"), (*at, "valid"))
-        if name == "ari":
-            self.ari_operation(params, at)
+        spec = spec_of(name)
+        if spec.check is not None:
+            spec.check(raw or {}, _Checker(self, at))
+        params = {key: self.value(value, (*at, key)) for key, value in (raw or {}).items()}
+        self.durations(spec.durations, params, at)
         return Action(name, params, self.where(trail))
 
     def needs_no_parameters(self, name: str, trail: Trail) -> None:
-        required = schema.schema_document()["$defs"]["actions"][name].get("required", [])
-        if required or name == "set":
-            wanted = ", ".join(required) or "variable: value"
+        spec = spec_of(name)
+        if spec.required or spec.defines == "keys":
+            wanted = ", ".join(spec.required) or "variable: value"
             self.problem(trail, f"{name} needs parameters ({wanted}): write {{{name}: {{…}}}}")
 
     def value(self, value: Any, trail: Trail) -> Any:
@@ -147,8 +140,9 @@ class _Builder:
         self.known_keys(template.keys, trail)
         return template
 
-    def durations(self, action: str, params: dict[str, Any], trail: Trail) -> None:
-        for key, longest in DURATIONS.get(action, {}).items():
+    def durations(self, longest: Mapping[str, float], params: dict[str, Any], trail: Trail) -> None:
+        """Durations (`5s`) become seconds here, each within its action's bound."""
+        for key, most in longest.items():
             if key not in params:
                 continue
             try:
@@ -156,40 +150,8 @@ class _Builder:
             except ValueError as error:
                 self.problem((*trail, key), str(error))
                 continue
-            if params[key] > longest:
-                self.problem((*trail, key), f"'{key}' must be at most {longest:g}s")
-
-    def valid(self, valid: Any, trail: Trail) -> None:
-        """A pattern is checked here, so it cannot fail during a call: no template in it."""
-        if isinstance(valid, Template):
-            self.problem(trail, "a pattern cannot be a template; list the entries instead")
-        elif isinstance(valid, str):
-            try:
-                re.compile(valid)
-            except re.error as error:
-                self.problem(trail, f"bad regular expression: {error}")
-
-    def ari_operation(self, params: dict[str, Any], trail: Trail) -> None:
-        """The escape hatch must name a real ARI operation, with parameters it takes."""
-        method, path = params["method"], params["path"]
-        path = path.text if isinstance(path, Template) else path
-        for placeholder in _PLACEHOLDER.findall(path):
-            if placeholder != "channelId":
-                message = f"write the {placeholder} in: a value or a template ({{{{ name }}}})"
-                self.problem((*trail, "path"), message)
-        operation = find_operation(method, path)
-        if operation is None:
-            self.problem((*trail, "path"), no_such_operation(method, path))
-            return
-        for key in params.get("params") or {}:
-            if key not in operation.query:
-                hint = did_you_mean(key, sorted(operation.query), listed="known")
-                self.problem((*trail, "params", key), f"{method} {path} has no '{key}'{hint}")
-        missing = sorted(operation.required - set(params.get("params") or {}))
-        if missing:
-            self.problem((*trail, "params"), f"{method} {path} needs {', '.join(missing)}")
-        if "body" in params and not operation.body:
-            self.problem((*trail, "body"), f"{method} {path} takes no body")
+            if params[key] > most:
+                self.problem((*trail, key), f"'{key}' must be at most {most:g}s")
 
     # -- transitions and timers --------------------------------------------------------------
 
@@ -252,3 +214,21 @@ class _Builder:
             except ValueError as error:
                 self.problems.append(Problem(self.path, where.line, where.col, str(error), trail))
         return tuple(timers)
+
+
+class _Checker:
+    """What an action's own load-time check sees of the loader: positions and hints."""
+
+    def __init__(self, builder: _Builder, trail: Trail) -> None:
+        self.builder, self.trail = builder, trail
+
+    def problem(self, where: tuple[str, ...], message: str) -> None:
+        self.builder.problem((*self.trail, *where), message)
+
+    def did_you_mean(
+        self, word: str, options: Iterable[str], *, listed: str = "expected one of"
+    ) -> str:
+        return did_you_mean(word, options, listed=listed)
+
+    def is_template(self, value: Any) -> bool:
+        return isinstance(value, str) and is_template(value)

@@ -12,15 +12,6 @@ from typing import Any
 from .errors import Trail
 from .expressions import Expression
 
-# The events flowrunner raises for its own multi-step actions: the one that means it worked, and
-# the others. A state running the action must handle the first; the others, when unhandled, are
-# the action failing (ActionFailed, then the flow-level default: log and hang up).
-OUTCOMES: Mapping[str, tuple[str, tuple[str, ...]]] = {
-    "collect": ("DigitsCollected", ("NoInput", "NoMatch")),
-    "dial": ("DialAnswered", ("DialBusy", "DialNoAnswer", "DialFailed")),
-    "http": ("HttpSucceeded", ("HttpFailed", "HttpTimedOut")),
-}
-OUTCOME_OF = {event: action for action, (ok, bad) in OUTCOMES.items() for event in (ok, *bad)}
 # The call data every call has, and its keys; guards also see `event` (the event's own fields).
 CALL_KEYS: Mapping[str, frozenset[str]] = {
     "caller": frozenset({"number", "name"}),
@@ -95,6 +86,9 @@ class State:
         """Its own transitions and its timers."""
         return self.transitions + self.timers
 
+    def timer_of(self, event: str) -> Timer:
+        return next(timer for timer in self.timers if timer.event == event)
+
 
 @dataclass(frozen=True)
 class Flow:
@@ -107,6 +101,7 @@ class Flow:
     initial_where: Where = field(default=Where(1, 1, ("initial",)))
     max_steps: int = 1000  # state changes one call may make before LimitReached
     vars: Mapping[str, Any] = field(default_factory=dict)  # flow variables, starting values
+    version: str = ""  # a hash of the file's text: a call stays on the version it started on
 
     def transitions_of(self, state: State) -> tuple[Transition, ...]:
         """A state's own transitions, then the flow-wide ones, tried in that order. A state's

@@ -1,7 +1,7 @@
 """JSON Schema checks, with errors turned into sentences that point at the file position.
 
-The packaged `flow.schema.json` is the single source of the flow vocabulary: the actions it
-lists carry an `x-ari` annotation (method and path) that the engine uses to run them.
+The schema of flow files is made from the vocabulary (`vocabulary.py`); that of flow test files
+is packaged as `schemas/flow-test.schema.json`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
 from .errors import Problem, Trail, did_you_mean
+from .vocabulary import flow_schema
 from .yamltree import Tree
 
 _TYPES = {
@@ -32,6 +31,9 @@ _TYPES = {
 
 @cache
 def schema_document(name: str = "flow") -> dict[str, Any]:
+    """The schema of flow files (made from the vocabulary) or of flow test files."""
+    if name == "flow":
+        return flow_schema()
     text = resources.files("flowrunner").joinpath(f"schemas/{name}.schema.json").read_text()
     document: dict[str, Any] = json.loads(text)
     return document
@@ -39,36 +41,7 @@ def schema_document(name: str = "flow") -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
-    # Test files refer to the flow schema's definitions (action names) by its $id.
-    flow = schema_document("flow")
-    registry: Registry[Any] = Registry().with_resource(
-        flow["$id"], DRAFT202012.create_resource(flow)
-    )
-    return Draft202012Validator(schema_document(name), registry=registry)
-
-
-@cache
-def action_routes() -> dict[str, tuple[str, str]]:
-    """Action name -> (HTTP method, ARI path template with `{channel}`), for the actions that
-    are one ARI request; the others (set, collect, dial, http, ari) the engine runs itself."""
-    actions = schema_document()["$defs"]["actions"]
-    return {
-        name: (spec["x-ari"]["method"], spec["x-ari"]["path"])
-        for name, spec in actions.items()
-        if "x-ari" in spec
-    }
-
-
-@cache
-def not_found_meanings() -> dict[str, str]:
-    """What a 404 means, for the actions where it is not "the channel is gone": `done` (what
-    was to be stopped had ended already) or `empty` (no such variable)."""
-    actions = schema_document()["$defs"]["actions"]
-    return {
-        name: spec["x-ari"]["not_found"]
-        for name, spec in actions.items()
-        if "not_found" in spec.get("x-ari", {})
-    }
+    return Draft202012Validator(schema_document(name))
 
 
 def check(tree: Tree, path: str, name: str = "flow") -> list[Problem]:

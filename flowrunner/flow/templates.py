@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .expressions import Expression, ExpressionError, parse_expression, to_text
+from ..ports import to_text
+from .expressions import Expression, ExpressionError, parse_expression
 
-__all__ = ["Template", "is_template", "parse_template", "to_text"]
+__all__ = ["Template", "is_template", "parse_template", "render", "to_text"]
 
 OPEN, CLOSE = "{{", "}}"
 
@@ -65,6 +66,17 @@ class Template:
         return "".join(
             part if isinstance(part, str) else to_text(part.evaluate(scope)) for part in self.parts
         )
+
+
+def render(value: Any, scope: Mapping[str, Any]) -> Any:
+    """A parameter value with its templates filled in from `scope`."""
+    if isinstance(value, Template):
+        return value.render(scope)
+    if isinstance(value, dict):
+        return {key: render(item, scope) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, scope) for item in value]
+    return value
 
 
 def is_template(text: str) -> bool:

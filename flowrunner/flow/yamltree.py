@@ -34,6 +34,7 @@ class Tree:
     values: dict[Trail, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Trail, tuple[int, int]] = field(default_factory=dict)
     texts: dict[Trail, tuple[int, int]] = field(default_factory=dict)  # one-line text: 1st char
+    text: str = ""  # the document as read
 
     def where_in_text(self, trail: Trail, offset: int) -> tuple[int, int]:
         """The position of character `offset` of the text at `trail`, when that text stands on
@@ -196,6 +197,7 @@ def parse(text: str, path: str) -> Tree:
         raise FlowError([Problem(path, 1, 1, "the file is empty")])
     walker = _Walker(path)
     walker.tree.data = walker.value(root, ())
+    walker.tree.text = text
     return walker.tree
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..flow import schema, yamltree
 from ..flow.durations import parse_duration
-from ..flow.errors import FlowError, Problem
+from ..flow.errors import FlowError, Problem, did_you_mean
 from ..sim.asterisk import Callee, SimChannel
 from ..sim.run import CallerStep
 from ..sim.web import CannedReply
+from ..steps import request_names
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ def load_test_file(path: str) -> TestFile:
     if problems:
         raise FlowError(problems)
     data = tree.data
+    problems = list(_unknown_requests(tree, path))
+    if problems:
+        raise FlowError(problems)
     default_flow = Path(path).name.replace(".test.", ".")
     flow_path = str(Path(path).parent / data.get("flow", default_flow))
     cases = tuple(_case(item, tree.where(("tests", i))[0]) for i, item in enumerate(data["tests"]))
@@ -83,6 +88,28 @@ def _case(item: dict[str, Any], line: int) -> Case:
             ended=expect.get("ended"),
             vars=expect.get("vars"),
         ),
+    )
+
+
+def _unknown_requests(tree: yamltree.Tree, path: str) -> Iterator[Problem]:
+    """`ari:` fails requests by name: each must be a request some step makes."""
+    known = sorted(request_names())
+    for i, item in enumerate(tree.data["tests"]):
+        for name in item.get("ari", {}):
+            if name not in known:
+                trail = ("tests", i, "ari", name)
+                line, col = tree.where(trail, key=True)
+                hint = did_you_mean(name, known, listed="known")
+                yield Problem(path, line, col, f"no request is called '{name}'{hint}", trail)
+
+
+def unknown_request(name: str) -> str:
+    """The sentence for a `--fail` naming no request, or '' when it names one."""
+    known = sorted(request_names())
+    return (
+        ""
+        if name in known
+        else f"no request is called '{name}'{did_you_mean(name, known, listed='known')}"
     )
 
 

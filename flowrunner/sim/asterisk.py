@@ -9,13 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ari.messages import AriRequest, AriResponse, Done
-from ..engine.actions import routes
-from ..engine.dial import PEER_ARG
 from ..engine.timers import TimerHeap
+from ..ports import STEP_CHANNEL, Done, Request, Response
+from ..steps import ACTIONS
 from .clock import VirtualClock
 
 RECORDING_SECONDS = 10.0  # a recording with no maxDurationSeconds ends (the caller hangs up)
+# What Asterisk's hangup reasons become as the cause the caller's channel reports.
+CAUSES = {
+    "normal": 16,
+    "busy": 17,
+    "congestion": 34,
+    "no_answer": 19,
+    "timeout": 18,
+    "rejected": 21,
+    "unallocated": 1,
+    "normal_unspecified": 31,
+    "number_incomplete": 28,
+    "codec_mismatch": 58,
+    "interworking": 127,
+    "failure": 38,
+    "answered_elsewhere": 26,
+}
 
 
 @dataclass(frozen=True)
@@ -23,8 +38,8 @@ class SentRequest:
     """A request the engine sent, when, and what it was answered."""
 
     at: float
-    action: str  # the flow action it implements, e.g. "answer" ("ari" for the escape hatch)
-    request: AriRequest
+    action: str  # what the request says it does, e.g. "answer" ("ari" for the escape hatch)
+    request: Request
     status: int
 
 
@@ -82,25 +97,31 @@ class SimulatedAsterisk:
         self.state = "Ring"
         self.in_app = True
         self.peer = ""  # the callee's channel id, while it is there
+        self.ended_media: set[str] = set()  # playbacks and recordings that have finished
 
     # -- the transport seam ------------------------------------------------------------------
 
-    def submit(self, request: AriRequest, done: Done) -> None:
-        action = self._action_of(request)
+    def submit(self, request: Request, done: Done) -> None:
+        action = request.action or "ari"
         status = self._status_for(action, request)
         self.sent.append(SentRequest(self.clock.now(), action, request, status))
-        done(AriResponse(status, self._body(action, request, status), _error(status)))
-        effect = getattr(self, f"_after_{action}", None)
+        done(Response(status, self._body(action, request, status), _error(status)))
+        effect = getattr(self, f"_after_{self._effect_of(request)}", None)
         if status < 400 and effect is not None:
             effect(request)
 
-    def _status_for(self, action: str, request: AriRequest) -> int:
+    def _status_for(self, action: str, request: Request) -> int:
         peer_action = action.startswith(("dial_", "peer_", "bridge_"))
         if not self.in_app and not peer_action:
             return 404
         if (
             action == "get_variable"
             and request.params.get("variable") not in self.channel.variables
+        ):
+            return 404
+        if (
+            action in ("stop_playback", "stop_recording")
+            and self._media_of(request) in self.ended_media
         ):
             return 404
         default = {
@@ -112,19 +133,25 @@ class SimulatedAsterisk:
         }
         return self.failures.pop(action, default.get(action, 204))
 
-    def _body(self, action: str, request: AriRequest, status: int) -> Any:
+    def _body(self, action: str, request: Request, status: int) -> Any:
         if action == "get_variable" and status == 200:
             return {"value": self.channel.variables[request.params["variable"]]}
         return None
 
-    def _action_of(self, request: AriRequest) -> str:
-        """The action a request implements, found from its route ("ari" when none matches);
-        {channel} and {peer} must name the caller's and the callee's channel."""
-        ids = {"{channel}": self.channel.id, "{peer}": self.peer}
-        for name, (method, path) in routes().items():
-            if method == request.method and _fits(path, request.path, ids):
+    def _effect_of(self, request: Request) -> str:
+        """What the request does to the simulated channel: its action, or for the escape hatch
+        the action whose route it takes."""
+        if request.action != "ari":
+            return request.action
+        ids = {"{channel}": self.channel.id}
+        for name, spec in ACTIONS.items():
+            if (
+                spec.route
+                and spec.route[0] == request.method
+                and _fits(spec.route[1], request.path, ids)
+            ):
                 return name
-        return "ari"
+        return ""
 
     # -- what the caller and Asterisk do -----------------------------------------------------
 
@@ -154,47 +181,67 @@ class SimulatedAsterisk:
         delivered = []
         for event in self.events.pop_due(now):
             is_peer = event.get("channel", event.get("peer", {})).get("id") != self.channel.id
+            if self._ends_again(event):
+                continue
             if is_peer or self.in_app:
                 delivered.append(event)
             self.in_app = self.in_app and (is_peer or event["type"] != "StasisEnd")
         return delivered
 
+    def _ends_again(self, event: dict[str, Any]) -> bool:
+        """A playback or recording ends once: a stopped one does not end again later."""
+        if event["type"] not in ("PlaybackFinished", "RecordingFinished"):
+            return False
+        media = event.get("playback") or event.get("recording") or {}
+        key = str(media.get("id") or media.get("name"))
+        if key in self.ended_media:
+            return True
+        self.ended_media.add(key)
+        return False
+
+    def _media_of(self, request: Request) -> str:
+        """The playback id or recording name a stop request names."""
+        parts = request.path.split("/")
+        return parts[1] if parts[0] == "playbacks" else parts[2]
+
     # -- effects of requests that succeeded --------------------------------------------------
 
-    def _after_answer(self, request: AriRequest) -> None:
+    def _after_answer(self, request: Request) -> None:
         self.state = "Up"
         self.emit("ChannelStateChange")
 
-    def _after_hangup(self, request: AriRequest) -> None:
-        self.emit("ChannelHangupRequest", cause=16)
+    def _after_hangup(self, request: Request) -> None:
+        cause = CAUSES.get(request.params.get("reason", "normal"), 16)
+        self.emit("ChannelHangupRequest", cause=cause)
         self.emit("StasisEnd")
 
-    def _after_continue(self, request: AriRequest) -> None:
+    def _after_continue(self, request: Request) -> None:
         self.emit("StasisEnd")
 
     _after_redirect = _after_move = _after_continue
 
-    def _after_set_variable(self, request: AriRequest) -> None:
+    def _after_set_variable(self, request: Request) -> None:
         self.channel.variables[request.params["variable"]] = request.params.get("value", "")
 
-    def _after_play(self, request: AriRequest) -> None:
+    def _after_play(self, request: Request) -> None:
         playback = self._media("playback", request.path.rsplit("/", 1)[-1])
         self.emit("PlaybackStarted", playback=playback)
         self.emit(
             "PlaybackFinished", at=self.clock.now() + self.playback_seconds, playback=playback
         )
 
-    def _after_stop_playback(self, request: AriRequest) -> None:
+    def _after_stop_playback(self, request: Request) -> None:
+        """Stopped: it finishes now, and only now (not again at its natural end)."""
         self.emit("PlaybackFinished", playback=self._media("playback", request.path))
 
-    def _after_record(self, request: AriRequest) -> None:
+    def _after_record(self, request: Request) -> None:
         recording = self._media("recording", request.params["name"])
         seconds = float(request.params.get("maxDurationSeconds") or 0) or RECORDING_SECONDS
         self.emit("RecordingStarted", recording=recording | {"state": "recording"})
         done = recording | {"state": "done", "duration": round(seconds)}
         self.emit("RecordingFinished", at=self.clock.now() + seconds, recording=done)
 
-    def _after_stop_recording(self, request: AriRequest) -> None:
+    def _after_stop_recording(self, request: Request) -> None:
         name = request.path.split("/")[2]
         self.emit("RecordingFinished", recording=self._media("recording", name) | {"state": "done"})
 
@@ -204,11 +251,11 @@ class SimulatedAsterisk:
 
     # -- the callee of a dial ----------------------------------------------------------------
 
-    def _after_dial_create(self, request: AriRequest) -> None:
+    def _after_dial_create(self, request: Request) -> None:
         self.peer = request.params["channelId"]
-        self.emit_for_peer("StasisStart", args=[PEER_ARG, self.channel.id])
+        self.emit_for_peer("StasisStart", args=[STEP_CHANNEL, self.channel.id])
 
-    def _after_dial_start(self, request: AriRequest) -> None:
+    def _after_dial_start(self, request: Request) -> None:
         callee, timeout = self.callee, float(request.params.get("timeout", 30))
         at = self.clock.now() + (callee.after if callee.after is not None else 1.0)
         if callee.outcome == "answer":
@@ -221,7 +268,7 @@ class SimulatedAsterisk:
             status = "BUSY" if callee.outcome == "busy" else "CHANUNAVAIL"
             self.emit_for_peer("Dial", at=at, dialstatus=status)
 
-    def _after_peer_hangup(self, request: AriRequest) -> None:
+    def _after_peer_hangup(self, request: Request) -> None:
         self._peer_gone(self.clock.now(), cause=16)
 
     def _peer_gone(self, at: float, cause: int) -> None:

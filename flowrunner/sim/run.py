@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..engine.dispatcher import Dispatcher
 from ..engine.machine import CompiledFlow
+from ..engine.runtime import Runtime
+from ..engine.snapshot import restore, snapshot
 from .asterisk import Callee, SentRequest, SimChannel, SimulatedAsterisk
 from .clock import VirtualClock
 from .web import CannedReply, SentWebRequest, SimulatedWeb
@@ -66,28 +68,29 @@ def simulate(
     callee: Callee | None = None,
     replies: list[CannedReply] | None = None,
     until: float = LONGEST_CALL,
+    reload: bool = False,
 ) -> SimResult:
+    """One simulated call. With `reload`, the call is saved after every message and restored
+    into a fresh runtime (a check that a call's whole state is data: the run must not change)."""
     clock = VirtualClock()
     channel = channel or SimChannel()
     asterisk = SimulatedAsterisk(clock, channel, compiled.flow.app, failures, callee=callee)
     web = SimulatedWeb(clock, replies)
     recorder = _Recorder(clock)
-    dispatcher = Dispatcher([compiled], asterisk, clock, recorder, web)
+    runtime = Runtime([compiled], asterisk, clock, recorder, web)
     for step in caller or []:
         _schedule(asterisk, recorder, step)
     asterisk.start()
     call = None
     while True:
         for event in asterisk.take_due(clock.now()):
-            dispatcher.post(event)
+            runtime.post(event)
         web.answer_due(clock.now())
-        dispatcher.drain()
-        dispatcher.fire_due_timers()
-        dispatcher.drain()
-        call = call or dispatcher.calls.get(channel.id)
-        due = (dispatcher.timers.next_due(), asterisk.events.next_due(), web.pending.next_due())
+        runtime = _run_due(runtime, reload)
+        call = runtime.calls.get(channel.id) or call
+        due = (runtime.timers.next_due(), asterisk.events.next_due(), web.pending.next_due())
         upcoming = [t for t in due if t is not None]
-        if not dispatcher.calls or not upcoming or min(upcoming) > until:
+        if not runtime.calls or not upcoming or min(upcoming) > until:
             break
         clock.advance_to(min(upcoming))
     if not recorder.ended and call is not None:
@@ -102,6 +105,35 @@ def simulate(
         dict(call.vars) if call else {},
         web.sent,
     )
+
+
+def _run_due(runtime: Runtime, reload: bool) -> Runtime:
+    """Handle what has arrived and what is due; with `reload`, one message at a time, each
+    followed by a save and restore of every call into a new runtime."""
+    if not reload:
+        runtime.drain()
+        runtime.fire_due_timers()
+        runtime.drain()
+        return runtime
+    while True:
+        if not runtime.inbox.empty():
+            runtime.process(runtime.inbox.get_nowait())
+        elif due := runtime.timers.pop_due():
+            runtime.process(due[0])  # the others are armed still: the new runtime has them
+        else:
+            return runtime
+        runtime = _reloaded(runtime)
+
+
+def _reloaded(old: Runtime) -> Runtime:
+    """A new runtime on the same inbox, transport and clock, holding the old one's calls as
+    restored from their JSON snapshots."""
+    sender, clock = old.sender, old.clock
+    new = Runtime(old.flows.values(), sender.transport, clock, old.journal, sender.web, old.inbox)
+    for call in old.calls.values():
+        data = json.loads(json.dumps(snapshot(call, clock)))
+        new.adopt(restore(data, call.compiled, clock))
+    return new
 
 
 def _schedule(asterisk: SimulatedAsterisk, recorder: _Recorder, step: CallerStep) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..engine.timers import TimerHeap
-from ..web.messages import WebDone, WebRequest, WebResponse
+from ..ports import Done, Response, WebRequest
 from .clock import VirtualClock
 
 
@@ -39,17 +39,15 @@ class SimulatedWeb:
         self.clock = clock
         self.replies = list(replies or [])
         self.sent: list[SentWebRequest] = []
-        self.pending: TimerHeap[tuple[WebDone, WebResponse]] = TimerHeap()
+        self.pending: TimerHeap[tuple[Done, Response]] = TimerHeap()
 
-    def submit(self, request: WebRequest, done: WebDone) -> None:
+    def submit(self, request: WebRequest, done: Done) -> None:
         self.sent.append(SentWebRequest(self.clock.now(), request))
         reply = next((r for r in self.replies if r.matches(request)), None)
         if reply is None:
-            self.pending.schedule(
-                self.clock.now(), (done, WebResponse(0, error="connection failed"))
-            )
+            self.pending.schedule(self.clock.now(), (done, Response(0, error="connection failed")))
         elif not reply.timeout:
-            response = WebResponse(reply.status, reply.json)
+            response = Response(reply.status, reply.json)
             self.pending.schedule(self.clock.now() + reply.after, (done, response))
 
     def answer_due(self, now: float) -> None:

@@ -26,13 +26,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError, LocationParseError, ReadTimeoutError
 
-from .messages import WebDone, WebRequest, WebResponse
+from ..ports import Done, Response, WebRequest
 
 log = logging.getLogger("flowrunner.web")
 
 SCHEMES = frozenset({"http", "https"})
 CHUNK = 16_384  # bytes per read: the deadline and the size cap are checked between reads
-CLOSED = WebResponse(0, error="client closed")
+CLOSED = Response(0, error="client closed")
 TIMED_OUT = "timed out"
 BAD_URL = "bad URL"
 BAD_URL_ERRORS = (
@@ -62,7 +62,7 @@ class RequestsWebClient:
         self.session.mount("https://", adapter)
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="web")
 
-    def submit(self, request: WebRequest, done: WebDone) -> None:
+    def submit(self, request: WebRequest, done: Done) -> None:
         """Queue the request; `done` gets exactly one answer, even if the client closes first."""
         try:
             future = self.pool.submit(self._run, request, done)
@@ -71,21 +71,21 @@ class RequestsWebClient:
             return
         future.add_done_callback(self._on_cancel(done))
 
-    def call(self, request: WebRequest) -> WebResponse:
+    def call(self, request: WebRequest) -> Response:
         """Send one request and wait for its answer (on a worker)."""
         if not _allowed(request.url):
-            return WebResponse(0, error=BAD_URL)
+            return Response(0, error=BAD_URL)
         if not request.timeout > 0:  # also refuses NaN, which requests would reject later
-            return WebResponse(0, error=TIMED_OUT)
+            return Response(0, error=TIMED_OUT)
         deadline = time.monotonic() + request.timeout
         try:
             with self._send(request) as reply:
                 data = self._read(reply, deadline)
-                return WebResponse(reply.status_code, _json_or_none(data))
+                return Response(reply.status_code, _json_or_none(data))
         except _Stop as stop:
-            return WebResponse(0, error=str(stop))
+            return Response(0, error=str(stop))
         except (requests.RequestException, HTTPError) as error:  # urllib3's may slip through
-            return WebResponse(0, error=_reason(error))
+            return Response(0, error=_reason(error))
 
     def close(self) -> None:
         """Stop: queued requests are answered "client closed"; the session's sockets close."""
@@ -118,15 +118,15 @@ class RequestsWebClient:
             _check(deadline)
         return bytes(data)
 
-    def _run(self, request: WebRequest, done: WebDone) -> None:
+    def _run(self, request: WebRequest, done: Done) -> None:
         try:
             response = self.call(request)
         except Exception as error:  # a bug here must still answer, or the call waits forever
             log.error("web: %s on %s %s", type(error).__name__, request.method, request.safe_url)
-            response = WebResponse(0, error=type(error).__name__)
+            response = Response(0, error=type(error).__name__)
         self._answer(done, response)
 
-    def _answer(self, done: WebDone, response: WebResponse) -> None:
+    def _answer(self, done: Done, response: Response) -> None:
         try:
             done(response)
         except Exception:  # on a worker nobody else would ever see it
@@ -134,7 +134,7 @@ class RequestsWebClient:
         finally:
             self.wake()  # after done, so the loop finds the answer waiting
 
-    def _on_cancel(self, done: WebDone) -> Callable[[Future[None]], None]:
+    def _on_cancel(self, done: Done) -> Callable[[Future[None]], None]:
         def answer_if_cancelled(future: Future[None]) -> None:
             if future.cancelled():  # dropped by close() before a worker took it
                 self._answer(done, CLOSED)

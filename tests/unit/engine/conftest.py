@@ -1,12 +1,12 @@
-"""Engine fixtures: the reference flow, compiled once, and a rig around a fresh dispatcher."""
+"""Engine fixtures: the reference flow, compiled once, and a rig around a fresh runtime."""
 
 from __future__ import annotations
 
 import pytest
 from fakes import REPO, FakeTransport, Journal, Rig
 
-from flowrunner.engine.dispatcher import Dispatcher
 from flowrunner.engine.machine import CompiledFlow, compile_flow
+from flowrunner.engine.runtime import Runtime
 from flowrunner.flow import load_flow
 from flowrunner.sim.clock import VirtualClock
 
@@ -19,4 +19,4 @@ def channel_state() -> CompiledFlow:
 @pytest.fixture
 def rig(channel_state: CompiledFlow) -> Rig:
     transport, clock, journal = FakeTransport(), VirtualClock(), Journal()
-    return Rig(Dispatcher([channel_state], transport, clock, journal), transport, clock, journal)
+    return Rig(Runtime([channel_state], transport, clock, journal), transport, clock, journal)

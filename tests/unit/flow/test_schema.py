@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from flowrunner.flow.schema import action_routes, check, schema_document
+from flowrunner.flow.schema import check, schema_document
 from flowrunner.flow.yamltree import parse, read
+from flowrunner.steps import ACTIONS
 
 REPO = Path(__file__).parents[3]
 PATH = "flow.yaml"
@@ -197,22 +198,23 @@ def test_a_bad_app_name_says_what_an_app_name_is() -> None:
     ]
 
 
-def test_every_action_name_has_parameters_and_an_ari_route() -> None:
+def test_every_action_name_has_parameters_and_its_step() -> None:
     defs = schema_document()["$defs"]
     names = set(defs["actionName"]["enum"])
-    assert names == set(defs["action"]["anyOf"][1]["properties"])
-    # The engine runs these itself; every other action is one ARI request on the call.
-    assert names - set(action_routes()) == {"set", "collect", "dial", "http", "ari"}
-    for method, path in action_routes().values():
+    assert names == set(defs["action"]["anyOf"][1]["properties"]) == set(ACTIONS)
+    routes = {name: spec.route for name, spec in ACTIONS.items() if spec.route}
+    for name, (method, path) in routes.items():
+        assert defs["actions"][name]["x-ari"] == {"method": method, "path": path} | (
+            {"not_found": ACTIONS[name].not_found} if ACTIONS[name].not_found else {}
+        )
         assert method in ("GET", "POST", "DELETE")
         assert path.startswith(("channels/{channel}", "playbacks/{playback}", "recordings/live/"))
 
 
 def test_action_routes_examples() -> None:
-    routes = action_routes()
-    assert routes["hangup"] == ("DELETE", "channels/{channel}")
-    assert routes["play"] == ("POST", "channels/{channel}/play/{playback}")
-    assert routes["ring_stop"] == ("DELETE", "channels/{channel}/ring")
+    assert ACTIONS["hangup"].route == ("DELETE", "channels/{channel}")
+    assert ACTIONS["play"].route == ("POST", "channels/{channel}/play/{playback}")
+    assert ACTIONS["ring_stop"].route == ("DELETE", "channels/{channel}/ring")
 
 
 def test_an_empty_state_is_reported_on_its_own_line() -> None:

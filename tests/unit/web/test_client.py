@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from flowrunner.ports import Response, WebRequest
 from flowrunner.web.client import RequestsWebClient
-from flowrunner.web.messages import WebRequest, WebResponse
 
 SECRET_QUERY = "secret=s3cr3t-key"
 SECRET_HEADER = "Bearer tok-123"
@@ -148,7 +148,7 @@ def _closed_port() -> int:
 
 def test_get_returns_the_json_body(server: Server, client: RequestsWebClient) -> None:
     response = client.call(WebRequest("GET", server.url("/caller?number=100")))
-    assert response == WebResponse(200, {"name": "Ada"})
+    assert response == Response(200, {"name": "Ada"})
     assert response.ok
 
 
@@ -157,7 +157,7 @@ def test_post_sends_the_body_as_json_with_the_headers(
 ) -> None:
     body = {"caller": "+3312345678", "tags": ["a", "b"]}
     request = WebRequest("POST", server.url("/echo"), {"X-Api-Key": "k1"}, body)
-    assert client.call(request) == WebResponse(201, {"ok": True})  # a +json type is JSON
+    assert client.call(request) == Response(201, {"ok": True})  # a +json type is JSON
     seen = next(s for s in server.seen if s.path == "/echo")
     assert (seen.method, seen.body) == ("POST", body)
     assert seen.headers["X-Api-Key"] == "k1"
@@ -167,14 +167,14 @@ def test_post_sends_the_body_as_json_with_the_headers(
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("/missing", WebResponse(404, {"error": "no such caller"})),
-        ("/text", WebResponse(200, None)),
-        ("/json-as-text", WebResponse(200, {"vip": True})),
-        ("/moved", WebResponse(302, None)),  # redirects are not followed
+        ("/missing", Response(404, {"error": "no such caller"})),
+        ("/text", Response(200, None)),
+        ("/json-as-text", Response(200, {"vip": True})),
+        ("/moved", Response(302, None)),  # redirects are not followed
     ],
 )
 def test_any_status_is_returned_and_the_body_parsed_when_json(
-    server: Server, client: RequestsWebClient, path: str, expected: WebResponse
+    server: Server, client: RequestsWebClient, path: str, expected: Response
 ) -> None:
     assert client.call(WebRequest("GET", server.url(path))) == expected
 
@@ -204,14 +204,14 @@ def test_failures_answer_status_0_with_an_error_that_holds_no_secret(
     started = time.monotonic()
     response = client.call(WebRequest("GET", f"{target}?{SECRET_QUERY}", headers, timeout=TIMEOUT))
     assert time.monotonic() - started < TIMEOUT + 0.5
-    assert response == WebResponse(0, error=error)
+    assert response == Response(0, error=error)
     _assert_no_secret(response.error, target)
 
 
 def test_a_bad_header_is_named_by_its_class_only(client: RequestsWebClient) -> None:
     request = WebRequest("GET", f"http://127.0.0.1:9/?{SECRET_QUERY}", {"X-Key": "tok-123\n"})
     response = client.call(request)
-    assert response == WebResponse(0, error="InvalidHeader")
+    assert response == Response(0, error="InvalidHeader")
     _assert_no_secret(response.error, request.url)
 
 
@@ -228,7 +228,7 @@ def test_submit_calls_done_then_wake_on_a_worker(server: Server) -> None:
         events.append(("wake", threading.current_thread().name, None))
         woken.set()
 
-    def done(response: WebResponse) -> None:
+    def done(response: Response) -> None:
         events.append(("done", threading.current_thread().name, response))
 
     web = RequestsWebClient(wake)
@@ -238,7 +238,7 @@ def test_submit_calls_done_then_wake_on_a_worker(server: Server) -> None:
     finally:
         web.close()
     assert [(what, answer) for what, _, answer in events] == [
-        ("done", WebResponse(200, {"name": "Ada"})),
+        ("done", Response(200, {"name": "Ada"})),
         ("wake", None),
     ]
     assert all(name.startswith("web") for _, name, _ in events)
@@ -248,19 +248,19 @@ def test_submit_after_close_answers_client_closed() -> None:
     wakes: list[bool] = []
     web = RequestsWebClient(lambda: wakes.append(True))
     web.close()
-    answers: list[WebResponse] = []
+    answers: list[Response] = []
     web.submit(WebRequest("GET", "http://127.0.0.1:9/"), answers.append)
-    assert answers == [WebResponse(0, error="client closed")]
+    assert answers == [Response(0, error="client closed")]
     assert wakes == [True]
 
 
 def test_close_answers_requests_still_queued(server: Server) -> None:
     web = RequestsWebClient(workers=1)
-    in_flight: list[WebResponse] = []
-    queued: list[WebResponse] = []
+    in_flight: list[Response] = []
+    queued: list[Response] = []
     answered = threading.Event()
 
-    def done(response: WebResponse) -> None:
+    def done(response: Response) -> None:
         in_flight.append(response)
         answered.set()
 
@@ -268,9 +268,9 @@ def test_close_answers_requests_still_queued(server: Server) -> None:
     web.submit(WebRequest("GET", server.url("/caller")), queued.append)
     _wait_until(lambda: any(s.path == "/slow?close" for s in server.seen))
     web.close()
-    assert queued == [WebResponse(0, error="client closed")]
+    assert queued == [Response(0, error="client closed")]
     assert answered.wait(2)  # the one in flight still gets its own answer
-    assert in_flight == [WebResponse(0, error="timed out")]
+    assert in_flight == [Response(0, error="timed out")]
 
 
 def _wait_until(condition: Callable[[], bool]) -> None:

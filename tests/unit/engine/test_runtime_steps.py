@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 from fakes import FakeTransport, Journal, Rig
 
-from flowrunner.ari.messages import AriRequest, AriResponse
-from flowrunner.engine.dispatcher import Dispatcher
 from flowrunner.engine.machine import compile_flow
+from flowrunner.engine.runtime import Runtime
 from flowrunner.flow import load_flow
 from flowrunner.flow.model import CALL_KEYS
+from flowrunner.ports import Done, Request, Response, WebRequest
 from flowrunner.sim.clock import VirtualClock
-from flowrunner.web.messages import WebDone, WebRequest, WebResponse
 
 HEAD = "version: 1\napp: channel-state\ninitial: start\non: {StasisEnd: ended}\nstates:\n"
 END = "  ended: {final: true}\n"
@@ -28,10 +27,10 @@ END = "  ended: {final: true}\n"
 class FakeWeb:
     """Keeps web requests until the test answers them."""
 
-    waiting: list[tuple[WebRequest, WebDone]] = field(default_factory=list)
+    waiting: list[tuple[WebRequest, Done]] = field(default_factory=list)
     sent: list[WebRequest] = field(default_factory=list)
 
-    def submit(self, request: WebRequest, done: WebDone) -> None:
+    def submit(self, request: WebRequest, done: Done) -> None:
         self.sent.append(request)
         self.waiting.append((request, done))
 
@@ -42,20 +41,20 @@ class StepRig(Rig):
 
     def post(self, **event: Any) -> None:
         """An event exactly as given (the rig's `event` always adds channel c1)."""
-        self.dispatcher.post(event)
-        self.dispatcher.drain()
+        self.runtime.post(event)
+        self.runtime.drain()
 
-    def reply(self, status: int = 204, body: Any = None) -> AriRequest:
+    def reply(self, status: int = 204, body: Any = None) -> Request:
         """Answer the oldest waiting ARI request."""
         request, done = self.transport.waiting.pop(0)
-        done(AriResponse(status, body))
-        self.dispatcher.drain()
+        done(Response(status, body))
+        self.runtime.drain()
         return request
 
     def web_reply(self, status: int, body: Any = None) -> None:
         _, done = self.web.waiting.pop(0)
-        done(WebResponse(status, body))
-        self.dispatcher.drain()
+        done(Response(status, body))
+        self.runtime.drain()
 
     def sent(self) -> list[str]:
         """`METHOD path?key=value&…` for every request sent, in order, params unencoded."""
@@ -70,15 +69,15 @@ class StepRig(Rig):
 
     @property
     def state(self) -> str:
-        return self.dispatcher.calls["c1"].current
+        return self.runtime.calls["c1"].current
 
     @property
     def vars(self) -> dict[str, Any]:
-        return self.dispatcher.calls["c1"].vars
+        return self.runtime.calls["c1"].vars
 
     @property
     def ended(self) -> bool:
-        return "c1" not in self.dispatcher.calls
+        return "c1" not in self.runtime.calls
 
     def levels(self, kind: str) -> list[tuple[str, str]]:
         return [(m, f.get("level", "")) for _, k, m, f in self.journal.records if k == kind]
@@ -88,8 +87,8 @@ def rig_for(tmp_path: Path, states: str, head: str = HEAD) -> StepRig:
     path = tmp_path / "flow.yaml"
     path.write_text(head + states + END)
     transport, clock, journal, web = FakeTransport(), VirtualClock(), Journal(), FakeWeb()
-    dispatcher = Dispatcher([compile_flow(load_flow(str(path)))], transport, clock, journal, web)
-    return StepRig(dispatcher, transport, clock, journal, web)
+    runtime = Runtime([compile_flow(load_flow(str(path)))], transport, clock, journal, web)
+    return StepRig(runtime, transport, clock, journal, web)
 
 
 def with_vars(text: str) -> str:
@@ -132,7 +131,7 @@ def test_set_keeps_the_type_and_later_actions_render_the_variables(tmp_path: Pat
 def test_the_call_data_has_the_keys_the_loader_allows(tmp_path: Path) -> None:
     rig = rig_for(tmp_path, SET, with_vars("{n: 0}"))
     start(rig)
-    call = rig.dispatcher.calls["c1"]
+    call = rig.runtime.calls["c1"]
     scope = call.scope()
     assert {root: frozenset(scope[root]) for root in CALL_KEYS} == CALL_KEYS
     assert scope["call"]["extension"] == "200"
@@ -444,7 +443,7 @@ def test_a_bridge_that_cannot_be_made_is_a_failed_dial_and_both_go(tmp_path: Pat
 
 def test_the_callees_stasis_start_starts_no_flow(tmp_path: Path) -> None:
     rig = ringing(tmp_path)
-    assert list(rig.dispatcher.calls) == ["c1"]
+    assert list(rig.runtime.calls) == ["c1"]
     assert rig.journal.messages("start") == ["entered channel-state (caller -, extension -)"]
 
 
@@ -795,3 +794,61 @@ def test_a_404_from_the_escape_hatch_does_not_abandon_the_channel(tmp_path: Path
     assert (
         rig.state == "sorry" or rig.sent()[-1] == "POST channels/c1/play/c1-play-1?media=sound:next"
     )
+
+
+# -- two dials in a row (bug B1) -----------------------------------------------------------
+
+TWO_DIALS = """  start:
+    do: [{dial: {endpoint: PJSIP/alice, timeout: 20s}}]
+    on: {DialAnswered: talking, DialBusy: second, DialNoAnswer: second, DialFailed: second}
+  second:
+    do: [{dial: {endpoint: PJSIP/bob, timeout: 20s}}]
+    on: {DialAnswered: talking, DialBusy: failed, DialNoAnswer: failed, DialFailed: failed}
+  talking: {}
+  failed: {}
+"""
+
+
+@pytest.mark.parametrize("first", ["busy", "dial_start fails"])
+def test_a_second_dial_after_a_busy_or_failed_one_is_not_taken_for_the_first(
+    tmp_path: Path, first: str
+) -> None:
+    rig = rig_for(tmp_path, TWO_DIALS)
+    rig.event("StasisStart")
+    rig.reply(200)  # the first callee is created
+    callee(rig, "StasisStart", args=["flowrunner-dial", "c1"])
+    if first == "busy":
+        rig.reply(204)
+        dial_event(rig, "BUSY")
+    else:
+        rig.reply(500)  # its dial is refused: DialFailed
+    assert rig.state == "second"
+    rig.reply(204)  # the first callee is hung up ...
+    # ... and goes, after the second dial began: none of this is about the second callee
+    callee(rig, "ChannelHangupRequest", cause=16)
+    callee(rig, "StasisEnd")
+    callee(rig, "ChannelDestroyed", cause=16)
+    assert rig.state == "second"
+    rig.reply(200)  # the second callee is created
+    rig.event("StasisStart", channel="c1-dial-2", args=["flowrunner-dial", "c1"])
+    rig.reply(204)
+    rig.post(type="Dial", peer={"id": "c1-dial-2"}, dialstatus="ANSWER")
+    rig.reply(200)
+    rig.reply(204)
+    assert rig.state == "talking"
+    assert rig.sent()[-3:] == [
+        "POST channels/c1-dial-2/dial?timeout=20&caller=c1",
+        "POST bridges?type=mixing&bridgeId=c1-bridge-2",
+        "POST bridges/c1-bridge-2/addChannel?channel=c1,c1-dial-2",
+    ]
+    assert rig.journal.messages("start") == ["entered channel-state (caller -, extension -)"]
+
+
+def test_a_callee_channel_whose_call_is_over_never_starts_a_call(tmp_path: Path) -> None:
+    rig = rig_for(tmp_path, DIAL)
+    rig.event("StasisStart")
+    rig.event("StasisEnd")  # the caller leaves while its callee is being created
+    rig.answer_all()
+    rig.event("StasisStart", channel="c1-dial-1", args=["flowrunner-dial", "c1"])
+    assert rig.runtime.calls == {}
+    assert rig.journal.messages("start") == ["entered channel-state (caller -, extension -)"]

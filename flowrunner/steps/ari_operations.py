@@ -73,7 +73,7 @@ def _operation(item: dict[str, Any]) -> Operation:
 
 @cache
 def _table() -> _Table:
-    text = resources.files("flowrunner.flow").joinpath(TABLE).read_text(encoding="utf-8")
+    text = resources.files("flowrunner.steps").joinpath(TABLE).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     ops = tuple(_operation(item) for item in document["operations"])
     paths = tuple(dict.fromkeys(tuple(op.path.split("/")) for op in ops))
@@ -145,5 +145,5 @@ def no_such_operation(method: str, path: str) -> str:
         return f"no ARI operation {method} {path}; did you mean {best.method} {best.path}?"
     return (
         f"no ARI operation {method} {path}; Asterisk {asterisk_version()} has "
-        f"{len(operations())}, listed in flowrunner/flow/{TABLE}"
+        f"{len(operations())}, listed in flowrunner/steps/{TABLE}"
     )

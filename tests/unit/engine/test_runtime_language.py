@@ -1,4 +1,4 @@
-"""Dispatcher behaviour behind the flow language: filters, ActionFailed, playbacks, loop guard."""
+"""Runtime behaviour behind the flow language: filters, ActionFailed, playbacks, loop guard."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fakes import FakeTransport, Journal, Rig
 
-from flowrunner.engine.dispatcher import Dispatcher
 from flowrunner.engine.machine import compile_flow
+from flowrunner.engine.runtime import Runtime
 from flowrunner.flow import FlowError, load_flow
 from flowrunner.sim.clock import VirtualClock
 
@@ -21,12 +21,12 @@ def rig_for(tmp_path: Path, states: str, head: str = HEAD) -> Rig:
     path = tmp_path / "flow.yaml"
     path.write_text(head + states + END)
     transport, clock, journal = FakeTransport(), VirtualClock(), Journal()
-    dispatcher = Dispatcher([compile_flow(load_flow(str(path)))], transport, clock, journal)
-    return Rig(dispatcher, transport, clock, journal)
+    runtime = Runtime([compile_flow(load_flow(str(path)))], transport, clock, journal)
+    return Rig(runtime, transport, clock, journal)
 
 
 def state_of(rig: Rig) -> str:
-    return rig.dispatcher.calls["c1"].current
+    return rig.runtime.calls["c1"].current
 
 
 MENU = """  start:
@@ -54,8 +54,8 @@ def test_transitions_filter_on_the_channel_state(tmp_path: Path) -> None:
     rig.event("StasisStart")
     rig.event("ChannelStateChange")  # the rig's channel is in state Ring
     assert state_of(rig) == "start"
-    rig.dispatcher.post({"type": "ChannelStateChange", "channel": {"id": "c1", "state": "Up"}})
-    rig.dispatcher.drain()
+    rig.runtime.post({"type": "ChannelStateChange", "channel": {"id": "c1", "state": "Up"}})
+    rig.runtime.drain()
     assert state_of(rig) == "up"
 
 
@@ -71,7 +71,7 @@ def test_a_failed_action_goes_where_the_flow_says(tmp_path: Path) -> None:
     rig = rig_for(tmp_path, FAILING)
     rig.event("StasisStart")
     rig.transport.reply(500)
-    rig.dispatcher.drain()
+    rig.runtime.drain()
     assert state_of(rig) == "sorry"
     assert rig.actions() == ["POST channels/c1/answer", "DELETE channels/c1"]  # ring dropped
     assert [f["level"] for _, k, _, f in rig.journal.records if k == "error"] == ["warning"]
@@ -81,11 +81,11 @@ def test_a_failure_the_flow_does_not_match_hangs_up(tmp_path: Path) -> None:
     rig = rig_for(tmp_path, FAILING)
     rig.event("StasisStart")
     rig.transport.reply(204)  # answer ok
-    rig.dispatcher.drain()
+    rig.runtime.drain()
     assert rig.actions()[-1] == "POST channels/c1/ring"
     rig.transport.reply(500)  # ring fails: not handled by {action: answer}
-    rig.dispatcher.drain()
-    assert rig.dispatcher.calls == {}
+    rig.runtime.drain()
+    assert rig.runtime.calls == {}
     assert rig.actions()[-1] == "DELETE channels/c1"
 
 
@@ -118,7 +118,7 @@ def test_only_the_current_states_playback_finishing_counts(tmp_path: Path) -> No
     finished(rig, "c1-play-1")  # the stopped prompt's event: not this state's
     assert state_of(rig) == "second"
     finished(rig, "c1-play-2")
-    assert rig.dispatcher.calls == {}
+    assert rig.runtime.calls == {}
 
 
 def test_stopping_a_playback_that_already_ended_is_fine(tmp_path: Path) -> None:
@@ -127,7 +127,7 @@ def test_stopping_a_playback_that_already_ended_is_fine(tmp_path: Path) -> None:
     rig.answer_all()
     rig.event("ChannelDtmfReceived", digit="5")
     rig.transport.reply(404)  # the stop: the prompt had just finished
-    rig.dispatcher.drain()
+    rig.runtime.drain()
     assert state_of(rig) == "second"
     assert rig.actions()[-1] == "POST channels/c1/play/c1-play-2"
 
@@ -139,7 +139,7 @@ def test_the_loop_guard_ends_a_flow_that_never_settles(tmp_path: Path) -> None:
     rig.event("StasisStart")
     for second in range(1, 10):
         rig.at(float(second))
-    assert rig.dispatcher.calls == {}
+    assert rig.runtime.calls == {}
     assert rig.journal.messages("error") == ["loop guard: more than 5 state changes"]
     assert rig.actions() == ["DELETE channels/c1"]
 

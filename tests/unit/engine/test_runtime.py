@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fakes import Rig
 
-from flowrunner.engine.dispatcher import Reconcile
+from flowrunner.engine.runtime import Reconcile
 
 RING, ANSWER, SILENCE, HANGUP = (
     "POST channels/c1/ring",
@@ -27,7 +27,7 @@ def test_the_reference_call_runs_ring_answer_silence_hangup_on_time(rig: Rig) ->
     rig.answer_all()
     assert rig.actions() == [RING, ANSWER, SILENCE, HANGUP]
     rig.event("StasisEnd")
-    assert rig.dispatcher.calls == {}
+    assert rig.runtime.calls == {}
     assert rig.journal.messages("transition") == [
         "(start) -> ringing (StasisStart)",
         "ringing -> answered (after 2s)",
@@ -42,7 +42,7 @@ def test_a_call_sends_its_next_action_only_after_the_previous_one_is_answered(ri
     rig.at(2.0)
     assert rig.actions()[-1] == ANSWER  # silence waits for answer's reply
     rig.transport.reply()
-    rig.dispatcher.drain()
+    rig.runtime.drain()
     assert rig.actions()[-1] == SILENCE
 
 
@@ -53,8 +53,8 @@ def test_stasis_end_cancels_timers_and_nothing_is_sent_afterwards(rig: Rig) -> N
     rig.event("StasisEnd")
     rig.at(10.0)
     assert rig.actions() == [RING]
-    assert rig.dispatcher.calls == {}
-    assert len(rig.dispatcher.timers) == 0
+    assert rig.runtime.calls == {}
+    assert len(rig.runtime.timers) == 0
 
 
 def test_404_means_the_channel_is_gone_and_ends_the_call_quietly(rig: Rig) -> None:
@@ -62,7 +62,7 @@ def test_404_means_the_channel_is_gone_and_ends_the_call_quietly(rig: Rig) -> No
     rig.answer_all()
     rig.at(2.0)
     rig.answer_all(404)
-    assert rig.dispatcher.calls == {}
+    assert rig.runtime.calls == {}
     assert rig.actions() == [RING, ANSWER]  # no silence, no hangup of a gone channel
     assert "error" not in rig.journal.kinds("PJSIP/c1")
     assert rig.journal.messages("end")[-1].endswith("channel gone")
@@ -74,9 +74,9 @@ def test_a_failing_action_hangs_up_that_call_and_leaves_others_alone(rig: Rig) -
     rig.answer_all()
     rig.at(2.0)
     rig.transport.reply(500, "Internal Server Error")  # c1's answer
-    rig.dispatcher.drain()
+    rig.runtime.drain()
     rig.answer_all()
-    assert list(rig.dispatcher.calls) == ["c2"]
+    assert list(rig.runtime.calls) == ["c2"]
     assert "DELETE channels/c1" in rig.actions()
     assert "error" in rig.journal.kinds("PJSIP/c1")
     rig.at(6.0)
@@ -87,8 +87,8 @@ def test_a_failing_action_hangs_up_that_call_and_leaves_others_alone(rig: Rig) -
 def test_no_answer_from_asterisk_is_a_failure_too(rig: Rig) -> None:
     rig.event("StasisStart")
     rig.transport.reply(0, "timed out")
-    rig.dispatcher.drain()
-    assert rig.dispatcher.calls == {}
+    rig.runtime.drain()
+    assert rig.runtime.calls == {}
     assert any("ring failed: no answer (timed out)" in m for m in rig.journal.messages("error"))
 
 
@@ -96,7 +96,7 @@ def test_events_for_channels_we_do_not_own_are_ignored(rig: Rig) -> None:
     rig.event("ChannelStateChange", channel="stranger")
     rig.event("StasisEnd", channel="stranger")
     rig.event("StasisStart", channel="c1", application="another-app")
-    assert rig.dispatcher.calls == {}
+    assert rig.runtime.calls == {}
     assert rig.journal.records == []
 
 
@@ -109,9 +109,9 @@ def test_a_repeated_stasis_start_does_not_restart_the_call(rig: Rig) -> None:
 def test_reconcile_ends_calls_whose_channel_vanished(rig: Rig) -> None:
     rig.event("StasisStart", channel="c1")
     rig.event("StasisStart", channel="c2")
-    rig.dispatcher.post(Reconcile("channel-state", frozenset({"c2"})))
-    rig.dispatcher.drain()
-    assert list(rig.dispatcher.calls) == ["c2"]
+    rig.runtime.post(Reconcile("channel-state", frozenset({"c2"})))
+    rig.runtime.drain()
+    assert list(rig.runtime.calls) == ["c2"]
     assert "vanished" in rig.journal.messages("end")[0]
 
 
@@ -119,10 +119,10 @@ def test_a_bug_in_one_call_ends_that_call_only(rig: Rig) -> None:
     rig.event("StasisStart", channel="c1")
     rig.event("StasisStart", channel="c2")
     rig.answer_all()
-    broken = rig.dispatcher.calls["c1"]
+    broken = rig.runtime.calls["c1"]
     broken.machine = None  # any exception inside the engine for this call
     rig.at(2.0)
-    assert list(rig.dispatcher.calls) == ["c2"]
+    assert list(rig.runtime.calls) == ["c2"]
     assert any("bug in flowrunner" in m for m in rig.journal.messages("error"))
     rig.answer_all()
     assert "POST channels/c2/answer" in rig.actions()

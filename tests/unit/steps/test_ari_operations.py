@@ -7,20 +7,20 @@ from importlib import resources
 
 import pytest
 
-from flowrunner.flow.ari_operations import (
+from flowrunner.steps import ACTIONS
+from flowrunner.steps.ari_operations import (
     Operation,
     asterisk_version,
     find_operation,
     no_such_operation,
     operations,
 )
-from flowrunner.flow.schema import action_routes
 
 METHODS = {"GET", "POST", "PUT", "DELETE"}
 
 
 def packaged_table() -> dict[str, object]:
-    text = resources.files("flowrunner.flow").joinpath("ari_operations.json").read_text()
+    text = resources.files("flowrunner.steps").joinpath("ari_operations.json").read_text()
     document: dict[str, object] = json.loads(text)
     return document
 
@@ -105,7 +105,8 @@ def test_table_has_operations_flows_need(method: str, path: str) -> None:
 
 
 def test_every_named_action_is_an_ari_operation() -> None:
-    for name, (method, path) in action_routes().items():
+    routes = {name: spec.route for name, spec in ACTIONS.items() if spec.route}
+    for name, (method, path) in routes.items():
         assert find_operation(method, path) is not None, (
             f"{name}: {no_such_operation(method, path)}"
         )

@@ -1,0 +1,42 @@
+"""The messages the runtime handles besides ARI events: replies, due timers, reconnect news."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ports import Done, Response, WebRequest
+
+
+@dataclass(frozen=True)
+class Replied:
+    """The answer to request `number` of call `call` (an ARI or a web request)."""
+
+    call: str
+    number: int
+    response: Response
+
+
+@dataclass(frozen=True)
+class Due:
+    """Timer `tag` of call `call`, armed by `owner` (a step, or the flow for `after:`); `seq`
+    tells it from the timers that replaced it."""
+
+    call: str
+    owner: str
+    tag: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class Reconcile:
+    """After a reconnect: the channels Asterisk still has in `app`."""
+
+    app: str
+    channel_ids: frozenset[str]
+
+
+class NoWebClient:
+    """For a runtime given no web client: every request fails at once."""
+
+    def submit(self, request: WebRequest, done: Done) -> None:
+        done(Response(0, error="no web client"))

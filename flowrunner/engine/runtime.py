@@ -1,0 +1,299 @@
+"""The runtime: one thread owns every call, and handles events, replies and timers in order.
+
+Messages (ARI events, replies, reconnect news) are `post`ed from any thread and handled by
+`drain` on the owning thread, which also runs `fire_due_timers`: the live loop in
+`ari/session.py`, or the simulator. It never waits on the network: requests go to the transport
+(or the web client), whose reply comes back as a message.
+
+It names no step. Each action is run by its step (`flowrunner/steps/`), which owns what it
+creates: an event goes to the owner of the channel or media it concerns, a reply or a timer to
+the step that asked for it, and the caller's own events are offered to the running steps before
+the flow. A call sends one request at a time, in order; a call's failure ends that call only.
+"""
+
+from __future__ import annotations
+
+import queue
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+from ..ports import STEP_CHANNEL, Clock, Event, Journal, Transport, WebClient
+from .call import FLOW, Call, Running, new_call
+from .context import StepContext
+from .journal import event_line, reply_line, start_line
+from .machine import CompiledFlow
+from .messages import Due, NoWebClient, Reconcile, Replied
+from .sending import Sender
+from .timers import Timers
+
+
+class Runtime:
+    def __init__(
+        self,
+        flows: Iterable[CompiledFlow],
+        transport: Transport,
+        clock: Clock,
+        journal: Journal,
+        web: WebClient | None = None,
+        inbox: queue.SimpleQueue[object] | None = None,
+    ) -> None:
+        self.flows = {compiled.flow.app: compiled for compiled in flows}
+        self.clock, self.journal = clock, journal
+        self.inbox: queue.SimpleQueue[object] = inbox or queue.SimpleQueue()
+        self.sender = Sender(transport, web or NoWebClient(), clock, self.post)
+        self.timers = Timers(clock)
+        self.calls: dict[str, Call] = {}
+        self.channels: dict[str, tuple[Call, str]] = {}  # channel -> its call, owning step
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def post(self, message: object) -> None:
+        """Thread-safe: hand a message (an ARI event dict, a reply …) to the runtime."""
+        self.inbox.put(message)
+
+    def drain(self) -> None:
+        """Process every message posted so far, in order."""
+        while True:
+            try:
+                message = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            self.process(message)
+
+    def fire_due_timers(self) -> None:
+        for due in self.timers.pop_due():
+            self.process(due)
+
+    def seconds_to_next_timer(self) -> float | None:
+        return self.timers.next_in()
+
+    def process(self, message: object) -> None:
+        try:
+            if isinstance(message, dict):
+                message = Event.from_ari(message)
+            if isinstance(message, Event):
+                self._on_event(message)
+            elif isinstance(message, Replied):
+                self._on_reply(message)
+            elif isinstance(message, Due):
+                self._on_timer(message)
+            elif isinstance(message, Reconcile):
+                self._on_reconcile(message)
+            elif message is not None:
+                raise TypeError(f"no handler for a {type(message).__name__} message")
+        except Exception as error:  # a bug must end at most the call it happened in
+            self._on_bug(message, error)
+
+    # -- events, replies, timers: each to its owner ------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        owner = self.channels.get(event.channel)
+        if owner is None:
+            if event.type == "StasisStart":
+                self._start(event)
+            return
+        call, step_id = owner
+        if step_id:  # a channel a step made, e.g. a dial's callee
+            self._offer(call, step_id, event)
+        else:
+            self._caller_event(call, event)
+        self.pump(call)
+
+    def _caller_event(self, call: Call, event: Event) -> None:
+        hide = any(running.step.hides(event) for running in call.running.values())
+        self.log_event(call, event, hide=hide)
+        call.left_app |= event.type == "StasisEnd"
+        if event.media:  # a playback's or recording's: its owner decides what the flow sees
+            self._offer(call, call.resources.get(event.media, ""), event)
+        elif not any(self._offer(call, step_id, event) for step_id in list(call.running)):
+            self.to_flow(call, event.type, event.fields, event.type)
+        if event.type == "StasisEnd":
+            self.end(call, "left the app")
+
+    def _offer(self, call: Call, step_id: str, event: Event) -> bool:
+        running = call.running.get(step_id)
+        return running is not None and running.step.on_event(self.context(call, running), event)
+
+    def _on_reply(self, replied: Replied) -> None:
+        call = self.calls.get(replied.call)
+        answered = self.sender.answered(call, replied) if call else None
+        if call is None or answered is None:
+            return  # the call is over
+        pending, took_ms = answered
+        running = call.running.get(pending.owner)
+        if running is not None:
+            ctx = self.context(call, running, took_ms)
+            running.step.on_reply(ctx, pending.tag, replied.response)
+        elif pending.action:  # nobody waits for it: a clean-up, or a step that is over
+            line, fields = reply_line(pending.action, replied.response, took_ms)
+            self.journal.record(call.channel_name, "action", line, **fields)
+        self.pump(call)
+
+    def _on_timer(self, due: Due) -> None:
+        call = self.calls.get(due.call)
+        deadline = self.timers.take(call, due) if call else None
+        if call is None or deadline is None:
+            return  # cancelled, replaced, or its call is over
+        if due.owner == FLOW:
+            late_ms = round((self.clock.now() - deadline) * 1000, 2)
+            timer = call.compiled.flow.states[call.current].timer_of(due.tag)
+            self.to_flow(call, due.tag, None, f"after {timer.text}", late_ms=late_ms)
+        elif due.owner in call.running:
+            running = call.running[due.owner]
+            running.step.on_timer(self.context(call, running), due.tag)
+        self.pump(call)
+
+    def context(self, call: Call, running: Running, took_ms: float | None = None) -> StepContext:
+        return StepContext(self, call, running, took_ms)
+
+    def log_event(self, call: Call, event: Event, who: str = "", hide: bool = False) -> None:
+        level = "debug" if event.type == "ChannelVarset" else "info"  # five a call
+        line = event_line(event, who, hide)
+        self.journal.record(call.channel_name, "event", line, event=event.type, level=level)
+
+    # -- a call's start, and its machine -----------------------------------------------------
+
+    def _start(self, event: Event) -> None:
+        compiled, args = self.flows.get(event.app), event.get("args")
+        if compiled is None or not event.channel or event.channel in self.calls:
+            return
+        if isinstance(args, list) and args[:1] == [STEP_CHANNEL]:
+            return  # a channel made for a call that is over: not a call of its own
+        call = new_call(event, compiled, self.clock.now())
+        self.adopt(call)
+        message, fields = start_line(call)
+        self.journal.record(call.channel_name, "start", message, **fields)
+        call.machine = compiled.new_machine(call)
+        self.after_moves(call, "", "StasisStart")
+
+    def adopt(self, call: Call) -> None:
+        """Own a call and what its steps own: a new call, or one restored from a snapshot."""
+        self.calls[call.channel_id] = call
+        for channel, step_id in call.channels():
+            self.channels[channel] = (call, step_id)
+        self.timers.rearm(call)
+
+    def to_flow(self, call: Call, event: str, payload: Any, reason: str, **fields: Any) -> bool:
+        """Give the call's machine an event; True if it took a transition."""
+        if call.ended or event not in call.compiled.events:
+            return False
+        source = call.current
+        call.machine.send(event, ari=payload)
+        return self.after_moves(call, source, reason, **fields)
+
+    def after_moves(self, call: Call, source: str, reason: str, **fields: Any) -> bool:
+        """Act on the states the machine left and entered: exits, loop guards, entries."""
+        moves = call.take_moves()
+        for move, state in moves:
+            if move == "left":
+                self._leave(call, state)
+                continue
+            line = f"{source or '(start)'} -> {state} ({reason})"
+            fields |= {"source": source, "target": state, "reason": reason}
+            self.journal.record(call.channel_name, "transition", line, **fields)
+            source = state
+            tripped = call.count_entry(state)
+            if tripped:
+                self._limit(call, *tripped)
+                return True
+            call.enter(state, self.timers)
+        self.pump(call)
+        return bool(moves)
+
+    def _leave(self, call: Call, name: str) -> None:
+        """Its unsent actions are dropped, its timers cancelled, and the steps it started told
+        (a prompt stops, a dial still ringing hangs up)."""
+        dropped, started = call.leave(name)
+        for running in started:
+            running.step.on_exit(self.context(call, running))
+        if dropped:  # by design (the flow moved on), but never silently: overload shows here
+            message = f"left {name} before its actions were sent: dropped {', '.join(dropped)}"
+            self.journal.record(call.channel_name, "action", message, level="warning")
+
+    def _limit(self, call: Call, limit: str, message: str) -> None:
+        """The first trip raises LimitReached (counts start afresh); the next ends the call."""
+        first = not call.guard_tripped
+        call.guard_tripped, call.steps_taken = True, 0
+        call.visits.clear()
+        level = "warning" if first else "error"
+        self.journal.record(call.channel_name, "error", f"loop guard: {message}", level=level)
+        payload = {"type": "LimitReached", "limit": limit, "state": call.current}
+        self.raise_or_end(call, first, payload, f"{limit} reached", "loop guard", error=True)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def pump(self, call: Call) -> None:
+        """Send the call's next request, else start its next action; finish when all is done."""
+        while not call.ended and not call.sending:
+            if call.queue:
+                self.sender.send(call, call.queue.popleft())
+            elif call.todo and not call.holder:
+                self._start_action(call, call.todo.popleft())
+            else:
+                if call.finished and not call.holder:
+                    self._finish(call)
+                return
+
+    def _start_action(self, call: Call, index: int) -> None:
+        running = call.start_step(index)
+        running.step.start(self.context(call, running))
+
+    # -- failures and the end of a call ------------------------------------------------------
+
+    def raise_or_end(
+        self, call: Call, wanted: bool, payload: dict[str, Any], reason: str, why: str, error: bool
+    ) -> None:
+        """Raise ActionFailed or LimitReached when `wanted`; if no transition takes it, the call
+        is hung up and ends (the flow-level default)."""
+        if wanted and self.to_flow(call, payload["type"], payload, reason):
+            return
+        self.sender.hang_up(call)
+        self.end(call, why, error=error)
+
+    def _finish(self, call: Call) -> None:
+        """The flow reached a final state and its actions are done: release the channel."""
+        if not call.leaving:
+            self.sender.hang_up(call)
+        self.end(call, "flow finished")
+
+    def end(self, call: Call, reason: str, *, error: bool = False) -> None:
+        if call.ended:
+            return
+        call.ended = True  # from here on, what its steps send goes at once, unanswered
+        for running in list(call.running.values()):
+            running.step.on_end(self.context(call, running))
+        call.queue.clear()
+        del self.calls[call.channel_id]
+        for channel, _ in call.channels():
+            self.channels.pop(channel, None)
+        message = f"call ended after {self.clock.now() - call.started_at:.3f}s in {call.current}"
+        fields = {"reason": reason, "state": call.current, "error": error}
+        level = "error" if error else "info"
+        self.journal.record(call.channel_name, "end", f"{message}: {reason}", level=level, **fields)
+
+    # -- reconnects and bugs -----------------------------------------------------------------
+
+    def _on_reconcile(self, reconcile: Reconcile) -> None:
+        for call in list(self.calls.values()):
+            if call.flow_name == reconcile.app and call.channel_id not in reconcile.channel_ids:
+                self.end(call, "channel vanished while disconnected")
+
+    def _on_bug(self, message: object, error: Exception) -> None:
+        call = self._call_of(message)
+        where = call.channel_name if call else "runtime"
+        detail = "".join(traceback.format_exception(error)).rstrip()
+        line = f"bug in flowrunner, please report: {detail}"
+        self.journal.record(where, "error", line, level="error")
+        if call is not None and not call.ended:
+            self.sender.hang_up(call)
+            try:
+                self.end(call, "internal error", error=True)
+            except Exception:  # the bug may be in a step's clean-up: the call ends anyway
+                self.calls.pop(call.channel_id, None)
+
+    def _call_of(self, message: object) -> Call | None:
+        if isinstance(message, Replied | Due):
+            return self.calls.get(message.call)
+        owner = self.channels.get(message.channel) if isinstance(message, Event) else None
+        return owner[0] if owner else None

@@ -1,0 +1,47 @@
+"""A call's requests on their way: sent one at a time, in order, each reply posted back to the
+runtime as a `Replied` message (it may come from any thread)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..ports import Clock, Done, Transport, WebClient, WebRequest
+from .call import Call, Pending, Queued, hangup_request
+from .messages import Replied
+
+
+class Sender:
+    def __init__(
+        self, transport: Transport, web: WebClient, clock: Clock, post: Callable[[object], None]
+    ) -> None:
+        self.transport, self.web, self.clock, self.post = transport, web, clock, post
+
+    def send(self, call: Call, item: Queued) -> None:
+        """The call's next ARI request: nothing else of the call goes until it is answered."""
+        call.sending = item.number
+        action = item.request.action
+        call.pending[item.number] = Pending(item.owner, item.tag, action, self.clock.now())
+        self.transport.submit(item.request, self._reply(call, item.number))
+
+    def send_web(self, call: Call, owner: str, tag: str, request: WebRequest) -> None:
+        number = call.new_request_number()
+        call.pending[number] = Pending(owner, tag, "", self.clock.now())
+        self.web.submit(request, self._reply(call, number))
+
+    def hang_up(self, call: Call) -> None:
+        """At once, unanswered: the call is ending."""
+        if not call.left_app:
+            self.transport.submit(hangup_request(call.channel_id), lambda response: None)
+
+    def answered(self, call: Call, replied: Replied) -> tuple[Pending, float] | None:
+        """The request a reply answers, and how long it took (ms); None if none waits."""
+        pending = call.pending.pop(replied.number, None)
+        if pending is None:
+            return None
+        if call.sending == replied.number:
+            call.sending = 0
+        return pending, round((self.clock.now() - pending.sent_at) * 1000, 1)
+
+    def _reply(self, call: Call, number: int) -> Done:
+        post, call_id = self.post, call.channel_id
+        return lambda response: post(Replied(call_id, number, response))

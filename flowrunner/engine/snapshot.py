@@ -1,0 +1,101 @@
+"""A call as JSON, and back: everything the engine knows about it, so a fresh engine (another
+process, after a restart) can carry on where it was.
+
+Times are written as wall-clock seconds (timers as absolute deadlines), since the monotonic
+clock of another process means nothing here; they are read back onto the new clock. The machine
+is not saved: its state is, and a new instance of the flow's machine class starts in it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter, deque
+from typing import Any
+
+from ..ports import Clock, Request
+from ..steps import ACTIONS
+from .call import Call, Pending, Queued, Running
+from .machine import CompiledFlow
+
+FORMAT = 1
+
+
+def snapshot(call: Call, clock: Clock) -> dict[str, Any]:
+    """The call as plain JSON data."""
+    to_wall = _converter(clock)
+    return {
+        "format": FORMAT,
+        "flow": call.flow_name,
+        "version": call.compiled.flow.version,
+        "channel": call.channel_id,
+        "name": call.channel_name,
+        "started": to_wall(call.started_at),
+        "state": call.current,
+        "entry": call.entry,
+        "caller": call.caller,
+        "info": call.info,
+        "vars": call.vars,
+        "steps_taken": call.steps_taken,
+        "visits": dict(call.visits),
+        "guard_tripped": call.guard_tripped,
+        "todo": list(call.todo),
+        "holder": call.holder,
+        "queue": [_queued(item) for item in call.queue],
+        "sending": call.sending,
+        "pending": [
+            [number, p.owner, p.tag, p.action, to_wall(p.sent_at)]
+            for number, p in call.pending.items()
+        ],
+        "timers": [
+            [owner, tag, to_wall(deadline), seq]
+            for (owner, tag), (deadline, seq) in call.timers.items()
+        ],
+        "running": [
+            {"id": r.id, "action": r.action, "entry": r.entry, "step": r.step.data()}
+            for r in call.running.values()
+        ],
+        "resources": call.resources,
+        "counters": dict(call.counters),
+        "left_app": call.left_app,
+        "leaving": call.leaving,
+    }
+
+
+def restore(data: dict[str, Any], compiled: CompiledFlow, clock: Clock) -> Call:
+    """The call `snapshot` wrote, on this engine's clock, with a machine in its state."""
+    from_wall = _converter(clock, back=True)
+    call = Call(data["channel"], data["name"], compiled, from_wall(data["started"]))
+    call.state, call.entry = data["state"] or None, data["entry"]
+    call.caller, call.info, call.vars = data["caller"], data["info"], data["vars"]
+    call.steps_taken, call.visits = data["steps_taken"], Counter(data["visits"])
+    call.guard_tripped, call.holder = data["guard_tripped"], data["holder"]
+    call.todo = deque(data["todo"])
+    call.queue = deque(_unqueued(item) for item in data["queue"])
+    call.sending = data["sending"]
+    call.pending = {
+        number: Pending(owner, tag, action, from_wall(sent))
+        for number, owner, tag, action, sent in data["pending"]
+    }
+    call.timers = {(o, t): (from_wall(due), seq) for o, t, due, seq in data["timers"]}
+    for item in data["running"]:
+        step = ACTIONS[item["action"]].step.restore(item["step"])
+        call.running[item["id"]] = Running(item["id"], item["action"], item["entry"], step)
+    call.resources, call.counters = dict(data["resources"]), Counter(data["counters"])
+    call.left_app, call.leaving = data["left_app"], data["leaving"]
+    call.machine = compiled.new_machine(call)  # starts in `call.state`: nothing is entered
+    return call
+
+
+def _queued(item: Queued) -> dict[str, Any]:
+    request = dataclasses.asdict(item.request)
+    return {"number": item.number, "request": request, "owner": item.owner, "tag": item.tag}
+
+
+def _unqueued(item: dict[str, Any]) -> Queued:
+    return Queued(item["number"], Request(**item["request"]), item["owner"], item["tag"])
+
+
+def _converter(clock: Clock, back: bool = False) -> Any:
+    """Monotonic seconds to wall seconds (or `back`), at this instant."""
+    offset = clock.wall() - clock.now()
+    return (lambda wall: wall - offset) if back else (lambda mono: mono + offset)

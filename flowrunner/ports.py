@@ -1,0 +1,181 @@
+"""The engine's own vocabulary: what crosses its edges, and the protocols of what it is given.
+
+Pure data and Protocols. The adapters implement them: `ari/` (a Transport to Asterisk), `web/`
+(a WebClient), `sim/` (a simulated Asterisk, web services and clock); the engine imports none of
+them. Every request names the action and the step that made it, so a fake (or the simulator)
+sees exactly what the engine meant, not a guess from its path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+Params = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One ARI REST request."""
+
+    method: str
+    path: str  # relative to /ari/, e.g. "channels/1234.5/answer"
+    params: Params = field(default_factory=dict)
+    body: Any = None  # a JSON body, for the few operations that take one
+    action: str = ""  # what it does, e.g. "answer", "play", "dial_start" ("ari": the escape hatch)
+    step: str = ""  # the flow action that made it, e.g. "collect" for its prompt's "play"
+
+    @property
+    def uri(self) -> str:
+        return f"{self.path}?{urlencode(self.params)}" if self.params else self.path
+
+
+@dataclass(frozen=True)
+class Response:
+    """The answer to a request (ARI or web): a status, its JSON body, or why there was none."""
+
+    status: int  # HTTP status; 0 when the request never got an answer
+    body: Any = None
+    error: str = ""  # why there was no answer, or the server's error message (never a secret)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def gone(self) -> bool:
+        """The channel (or other resource) no longer exists: normal after a hangup."""
+        return self.status == 404
+
+    def describe(self) -> str:
+        if self.status == 0:
+            return f"no answer ({self.error})"
+        return f"{self.status} {self.error}".rstrip()
+
+
+Done = Callable[[Response], None]
+
+
+class Transport(Protocol):
+    """Sends ARI REST requests without blocking; `done` is called later, from any thread."""
+
+    @property
+    def name(self) -> str: ...
+
+    def submit(self, request: Request, done: Done) -> None: ...
+
+
+@dataclass(frozen=True)
+class WebRequest:
+    """One request to a web service (the `http` action)."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # may hold secrets: never logged
+    body: Any = None  # sent as JSON when not None
+    timeout: float = 5.0  # seconds for the whole exchange
+
+    @property
+    def safe_url(self) -> str:
+        """The URL for logs: no credentials, no query string (it may carry an API key)."""
+        parts = urlsplit(self.url)
+        return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+
+
+class WebClient(Protocol):
+    """Sends a web request without blocking; `done` is called later, from any thread."""
+
+    def submit(self, request: WebRequest, done: Done) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds on a monotonic clock: what timers run on."""
+
+    def wall(self) -> float:
+        """Seconds since the epoch: what a saved call's deadlines are written in."""
+
+
+class Journal(Protocol):
+    """What the engine reports as calls progress; `serve` logs it, the simulator keeps it."""
+
+    def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
+        """`kind` is one of: start, event, transition, action, end, error."""
+
+
+# The Stasis argument of every channel the engine creates for a step (a dial's callee): such a
+# channel entering the app is never a new call.
+STEP_CHANNEL = "flowrunner-dial"
+
+
+@dataclass(frozen=True)
+class Event:
+    """An ARI event as the engine sees it: its type, the channel it concerns (its `channel`, a
+    Dial's `peer`, or a playback's or recording's target), the media it concerns, and all its
+    fields (what `event.*` reads in guards)."""
+
+    type: str
+    channel: str = ""
+    media: str = ""  # "playback:ID" or "recording:NAME", for media events
+    app: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_ari(cls, data: Any) -> Event | None:
+        """The event in a decoded ARI frame; None when it is not a well-formed event."""
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            return None
+        app = data.get("application")
+        channel, media = _concerns(data)
+        return cls(data["type"], channel, media, app if isinstance(app, str) else "", data)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.fields.get(key, default)
+
+    def section(self, key: str) -> Mapping[str, Any]:
+        """A nested object of the event (`channel`, `playback` …), empty when absent."""
+        value = self.fields.get(key)
+        return value if isinstance(value, dict) else {}
+
+
+def _concerns(data: Mapping[str, Any]) -> tuple[str, str]:
+    """The channel an event concerns, and the playback or recording (if any)."""
+    channel, media = "", ""
+    for kind, key in (("playback", "id"), ("recording", "name")):
+        item = data.get(kind)
+        if isinstance(item, dict) and isinstance(item.get(key), str):
+            media = f"{kind}:{item[key]}"
+            target = item.get("target_uri")
+            if isinstance(target, str) and target.startswith("channel:"):
+                channel = target.removeprefix("channel:")
+    for key in ("channel", "peer"):
+        item = data.get(key)
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            return item["id"], media
+    return channel, media
+
+
+def to_text(value: Any) -> str:
+    """How a value reads inside text (and travels in a query): null is empty, booleans are
+    true/false, 3.0 is 3, lists and mappings are compact JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    try:
+        if isinstance(value, list | tuple | Mapping):
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json)
+        return str(value)
+    except Exception:  # odd keys, cycles, huge ints, a raising __str__: text must not fail
+        return object.__repr__(value)
+
+
+def _json(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else to_text(value)

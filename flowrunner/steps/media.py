@@ -1,0 +1,132 @@
+"""`play` and `stop_playback`: media played to the caller.
+
+A play owns its playback: the engine names it (`playWithId`), so its events reach this step and
+no other, and only the state that started it sees them. Leaving the state stops a playback
+still going: Asterisk holds a channel's next operations behind the media it plays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from ..ports import Event, Request, Response, to_text
+from .base import MEDIA, ActionSpec, Context, Step, media_list
+
+
+def play_request(ctx: Context, playback: str, media: list[str], lang: str = "") -> Request:
+    """`POST channels/{caller}/play/{playback}`: the media in order, as one playback."""
+    params = {"media": ",".join(media)} | ({"lang": lang} if lang else {})
+    path = f"channels/{quote(ctx.channel, safe='')}/play/{quote(playback, safe='')}"
+    return Request("POST", path, params, action="play")
+
+
+def stop_request(playback: str) -> Request:
+    return Request("DELETE", f"playbacks/{quote(playback, safe='')}", action="stop_playback")
+
+
+@dataclass
+class PlayStep(Step):
+    """Play, let the state's next action start once Asterisk took it, and hand the playback's
+    events to the state while it is current; over when the playback has finished."""
+
+    action: str
+    media: list[str]
+    lang: str = ""
+    playback: str = ""
+
+    @classmethod
+    def create(cls, spec: ActionSpec, params: Mapping[str, Any]) -> Step:
+        return cls(spec.name, media_list(params.get("media")), to_text(params.get("lang")))
+
+    def start(self, ctx: Context) -> None:
+        self.playback = ctx.new_id("play")
+        ctx.own(f"playback:{self.playback}")
+        ctx.send(play_request(ctx, self.playback, self.media, self.lang), "play")
+
+    def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
+        if response.ok:
+            ctx.note("play ok", action="play", status=response.status)
+            ctx.release()
+        elif response.gone:
+            ctx.gone()
+        else:
+            ctx.finish()
+            ctx.fail(response.describe(), response.status)
+
+    def on_event(self, ctx: Context, event: Event) -> bool:
+        if event.media != f"playback:{self.playback}":
+            return False
+        if event.type == "PlaybackFinished":
+            ctx.finish()  # before the flow moves on: there is nothing left to stop
+        if ctx.in_own_state:
+            ctx.to_flow(event.type, event.fields)
+        return True
+
+    def on_exit(self, ctx: Context) -> None:
+        if not ctx.withdraw("play") and not ctx.caller_left:
+            ctx.send(stop_request(self.playback))
+        ctx.finish()
+
+
+@dataclass
+class StopPlaybacks(Step):
+    """Stop every playback of the call still going, one request each; a 404 means it had
+    ended already."""
+
+    action: str
+    waiting: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, spec: ActionSpec, params: Mapping[str, Any]) -> Step:
+        return cls(spec.name)
+
+    def start(self, ctx: Context) -> None:
+        self.waiting = ctx.owned("playback")
+        for playback in self.waiting:
+            ctx.send(stop_request(playback), playback)
+        if not self.waiting:
+            ctx.finish()
+
+    def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
+        if not (response.ok or response.gone):
+            ctx.finish()
+            ctx.fail(response.describe(), response.status)
+            return
+        ctx.note("stop_playback ok", action="stop_playback", status=response.status)
+        self.waiting.remove(tag)
+        if not self.waiting:
+            ctx.finish()
+
+
+SPECS = (
+    ActionSpec(
+        "play",
+        "Play media to the caller; the state's PlaybackFinished follows "
+        "(playbacks of earlier states are ignored).",
+        PlayStep,
+        {
+            "media": {
+                "description": "Media URI(s), e.g. sound:hello-world, or a list played in order.",
+                **MEDIA,
+            },
+            "lang": {
+                "type": "string",
+                "minLength": 1,
+                "description": "Language of the sounds, e.g. en.",
+            },
+        },
+        required=("media",),
+        route=("POST", "channels/{channel}/play/{playback}"),
+    ),
+    ActionSpec(
+        "stop_playback",
+        "Stop this call's playbacks still playing (flowrunner does this when a state is left, "
+        "so a prompt never holds up the next state).",
+        StopPlaybacks,
+        route=("DELETE", "playbacks/{playback}"),
+        not_found="done",
+    ),
+)

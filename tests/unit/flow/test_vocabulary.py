@@ -1,0 +1,48 @@
+"""One source for the vocabulary: the steps' specs. The checked-in schema is generated from them
+(and must be current: CI fails when they drift), and the language's tables follow from them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fakes import REPO
+
+from flowrunner.cli import main
+from flowrunner.flow.vocabulary import events, flow_schema, outcome_of, outcomes
+from flowrunner.steps import ACTIONS, Step, request_names
+
+REGENERATE = "flowrunner schema > schemas/flow.schema.json"
+
+
+def test_the_checked_in_flow_schema_is_the_one_the_vocabulary_makes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    checked_in = (REPO / "schemas" / "flow.schema.json").read_text(encoding="utf-8")
+    assert json.loads(checked_in) == flow_schema(), f"stale schema: run {REGENERATE}"
+    assert main(["schema"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == checked_in, f"stale schema: run {REGENERATE}"
+
+
+def test_the_flow_test_schema_has_one_copy() -> None:
+    link = REPO / "schemas" / "flow-test.schema.json"
+    packaged = REPO / "flowrunner" / "schemas" / "flow-test.schema.json"
+    assert link.resolve() == packaged.resolve()
+
+
+def test_every_action_has_a_step_and_every_outcome_is_an_event() -> None:
+    for name, spec in ACTIONS.items():
+        assert spec.name == name
+        assert issubclass(spec.step, Step)
+        assert set(spec.outcomes) | set(spec.events) <= set(events())
+        assert set(spec.durations) <= set(spec.params)
+        assert set(spec.required) <= set(spec.params)
+    assert outcomes()["dial"] == ("DialAnswered", ("DialBusy", "DialNoAnswer", "DialFailed"))
+    assert outcome_of()["NoMatch"] == "collect"
+
+
+def test_what_a_flow_test_may_fail_is_every_request_a_step_makes() -> None:
+    names = request_names()
+    assert {"answer", "play", "stop_playback", "ari", "dial_create", "bridge_add"} <= names
+    assert "http" not in names  # a web request: canned replies say how it goes
