@@ -29,8 +29,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import websocket
 
+from ..ports import Done, Request, Response
 from .http import HttpTransport, response_from
-from .messages import AriRequest, AriResponse, Done
 
 log = logging.getLogger("flowrunner.ari")
 
@@ -38,9 +38,11 @@ PING_EVERY = 10.0  # seconds of silence before we ping
 PONG_WITHIN = 10.0  # seconds we then wait for any frame before calling the link dead
 REQUEST_TIMEOUT = 10.0
 PROBE_TIMEOUT = 2.0
+TICK = 1.0  # seconds between two checks of the request timeouts and the keepalive
 BACKOFF_FIRST, BACKOFF_CAP = 0.5, 30.0
 
 ChannelsInApp = Callable[[str, frozenset[str]], None]
+Connect = Callable[["AriConfig"], websocket.WebSocket]
 
 
 class Engine(Protocol):
@@ -101,7 +103,7 @@ class WebSocketRest:
         if ws is None:
             self.fail_pending(float("inf"), "connection lost")
 
-    def submit(self, request: AriRequest, done: Done) -> None:
+    def submit(self, request: Request, done: Done) -> None:
         request_id = str(next(self._ids))
         message = {
             "type": "RESTRequest",
@@ -120,7 +122,7 @@ class WebSocketRest:
                 raise websocket.WebSocketConnectionClosedException("not connected")
             self._ws.send(json.dumps(message))
         except (websocket.WebSocketException, OSError) as error:
-            failed = AriResponse(0, error=str(error) or "send failed")
+            failed = Response(0, error=str(error) or "send failed")
             self._take(request_id, lambda done: done(failed))
 
     def on_response(self, message: dict[str, Any]) -> None:
@@ -134,7 +136,7 @@ class WebSocketRest:
         with self._lock:
             ids = [rid for rid, (_, sent) in self._pending.items() if sent < sent_before]
         for rid in ids:
-            self._take(rid, lambda done: done(AriResponse(0, error=reason)))
+            self._take(rid, lambda done: done(Response(0, error=reason)))
 
     def _take(self, request_id: str, then: Callable[[Done], None]) -> None:
         with self._lock:
@@ -155,21 +157,29 @@ class SwitchingTransport:
     def name(self) -> str:
         return self.rest.name if self.use_websocket else self.http.name
 
-    def submit(self, request: AriRequest, done: Done) -> None:
+    def submit(self, request: Request, done: Done) -> None:
         if self.use_websocket:
             self.rest.submit(request, done)
         else:
             self.http.submit(request, lambda response: self._done_then_wake(done, response))
 
-    def _done_then_wake(self, done: Done, response: AriResponse) -> None:
+    def _done_then_wake(self, done: Done, response: Response) -> None:
         done(response)
         self.wake()
 
 
 class AriSession:
-    def __init__(self, config: AriConfig) -> None:
+    def __init__(
+        self,
+        config: AriConfig,
+        connect: Connect | None = None,
+        http: HttpTransport | None = None,
+    ) -> None:
+        """`connect` opens the events WebSocket and `http` is the HTTP transport: both are
+        parameters for the tests only (the defaults talk to Asterisk)."""
         self.config = config
-        self.http = HttpTransport(config.safe_url, config.user, config.password)
+        self._open = connect or create_connection
+        self.http = http or HttpTransport(config.safe_url, config.user, config.password)
         self.rest = WebSocketRest()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
@@ -202,7 +212,7 @@ class AriSession:
         while not self.stopping.is_set():
             ws = None
             try:
-                ws = self._connect()
+                ws = self._open(self.config)
                 attempt = 0
                 self._on_connected(ws, engine, channels_in_app)
                 self._read(ws, engine)
@@ -244,18 +254,6 @@ class AriSession:
                 else:
                     return True
         return False
-
-    def _connect(self) -> websocket.WebSocket:
-        token = base64.b64encode(f"{self.config.user}:{self.config.password}".encode()).decode()
-        ws: websocket.WebSocket = websocket.create_connection(
-            self.config.events_url,
-            header=[f"Authorization: Basic {token}"],
-            timeout=5,
-            skip_utf8_validation=True,  # the JSON decoder still rejects invalid text
-            enable_multithread=True,
-            suppress_origin=True,  # else Asterisk logs an Origin mismatch on every connect
-        )
-        return ws
 
     def _on_connected(
         self, ws: websocket.WebSocket, engine: Engine, channels_in_app: ChannelsInApp
@@ -304,7 +302,7 @@ class AriSession:
         return early
 
     def _list_channels(self, app: str, channels_in_app: ChannelsInApp) -> None:
-        reply = self.http.call(AriRequest("GET", f"applications/{quote(app)}"))
+        reply = self.http.call(Request("GET", f"applications/{quote(app)}"))
         if reply.ok and isinstance(reply.body, dict):
             channels_in_app(app, frozenset(reply.body.get("channel_ids", [])))
         else:
@@ -314,13 +312,16 @@ class AriSession:
         """Read frames as they come, between the engine's timers; keep the link alive."""
         ws.settimeout(5.0)  # only guards a frame that arrives in pieces
         last_heard, pinged = time.monotonic(), False
+        next_check = last_heard + TICK  # every TICK, busy link or not: request timeouts
         with self._selector(ws) as selector:
             while not self.stopping.is_set():
-                if self._wait(engine, selector, time.monotonic() + 1.0):
+                if self._wait(engine, selector, next_check):
                     last_heard, pinged = time.monotonic(), False
                     self._read_frames(ws, engine)
-                    continue
                 now = time.monotonic()
+                if now < next_check:
+                    continue
+                next_check = now + TICK
                 self.rest.fail_pending(now - REQUEST_TIMEOUT, "timed out")
                 if now - last_heard > PING_EVERY + PONG_WITHIN:
                     raise websocket.WebSocketTimeoutException("no answer to keepalive ping")
@@ -355,6 +356,20 @@ class AriSession:
         self.rest.attach(None)
         if ws is not None:
             ws.close()
+
+
+def create_connection(config: AriConfig) -> websocket.WebSocket:
+    """Open the events WebSocket of `config` (the default `connect` of `AriSession`)."""
+    token = base64.b64encode(f"{config.user}:{config.password}".encode()).decode()
+    ws: websocket.WebSocket = websocket.create_connection(
+        config.events_url,
+        header=[f"Authorization: Basic {token}"],
+        timeout=5,
+        skip_utf8_validation=True,  # the JSON decoder still rejects invalid text
+        enable_multithread=True,
+        suppress_origin=True,  # else Asterisk logs an Origin mismatch on every connect
+    )
+    return ws
 
 
 def _empty(fd: int) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from flowrunner.ari.http import response_from
-from flowrunner.ari.messages import AriRequest, AriResponse
 from flowrunner.ari.session import BACKOFF_CAP, AriConfig, WebSocketRest, backoff
+from flowrunner.ports import Request, Response
 
 CONFIG = AriConfig("http://bob:secret@pbx.example:8088", "bob", "secret", ("a", "b c"))
 
@@ -37,7 +37,7 @@ class FakeSocket:
 def test_rest_over_the_websocket_matches_replies_to_requests() -> None:
     rest, socket, replies = WebSocketRest(), FakeSocket(), []
     rest.attach(socket)  # type: ignore[arg-type]
-    rest.submit(AriRequest("POST", "channels/1/play", {"media": "sound:x"}), replies.append)
+    rest.submit(Request("POST", "channels/1/play", {"media": "sound:x"}), replies.append)
     sent = socket.sent[0]
     assert (sent["type"], sent["method"], sent["uri"]) == (
         "RESTRequest",
@@ -52,36 +52,36 @@ def test_rest_over_the_websocket_matches_replies_to_requests() -> None:
             "message_body": '{"message": "Channel not found"}',
         }
     )
-    assert replies == [AriResponse(404, {"message": "Channel not found"}, "Channel not found")]
+    assert replies == [Response(404, {"message": "Channel not found"}, "Channel not found")]
 
 
 def test_rest_requests_fail_when_not_connected_or_when_the_link_drops() -> None:
     rest, replies = WebSocketRest(), []
-    rest.submit(AriRequest("POST", "channels/1/answer"), replies.append)
+    rest.submit(Request("POST", "channels/1/answer"), replies.append)
     assert replies[0].status == 0
     rest.attach(FakeSocket())  # type: ignore[arg-type]
-    rest.submit(AriRequest("POST", "channels/1/answer"), replies.append)
+    rest.submit(Request("POST", "channels/1/answer"), replies.append)
     rest.attach(None)
-    assert replies[1] == AriResponse(0, error="connection lost")
+    assert replies[1] == Response(0, error="connection lost")
 
 
 def test_old_requests_time_out() -> None:
     rest, replies = WebSocketRest(), []
     rest.attach(FakeSocket())  # type: ignore[arg-type]
-    rest.submit(AriRequest("GET", "asterisk/ping"), replies.append)
+    rest.submit(Request("GET", "asterisk/ping"), replies.append)
     rest.fail_pending(0.0, "timed out")
     assert replies == []
     rest.fail_pending(float("inf"), "timed out")
-    assert replies == [AriResponse(0, error="timed out")]
+    assert replies == [Response(0, error="timed out")]
 
 
 @pytest.mark.parametrize(
     ("status", "text", "expected"),
     [
-        (204, "", AriResponse(204)),
-        (200, '{"ping": "pong"}', AriResponse(200, {"ping": "pong"})),
-        (500, "oops", AriResponse(500, "oops")),
+        (204, "", Response(204)),
+        (200, '{"ping": "pong"}', Response(200, {"ping": "pong"})),
+        (500, "oops", Response(500, "oops")),
     ],
 )
-def test_responses_keep_asterisks_body(status: int, text: str, expected: AriResponse) -> None:
+def test_responses_keep_asterisks_body(status: int, text: str, expected: Response) -> None:
     assert response_from(status, text) == expected

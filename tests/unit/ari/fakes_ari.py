@@ -1,0 +1,305 @@
+"""Fakes to drive the real ARI live loop (`AriSession.serve`) without a network or Asterisk.
+
+- `FakeWebSocket`: the events WebSocket. Its `sock` is one end of a socketpair, so the loop's
+  selector sees it readable exactly when a frame is queued (one byte written per frame).
+- `FakeConnector`: the `connect` of `AriSession`, handing out scripted sockets or errors; when
+  the script is used up it stops the session.
+- `FakeHttp`: the real `HttpTransport` (worker pool, `submit`) with `call` answered here.
+- `FakeEngine`: post/drain/fire_due_timers/seconds_to_next_timer, recording what it got.
+- `Rig`: all of them around one `AriSession`; `rig.serve()` runs the live loop on a thread and
+  fails the test if it does not return.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, cast
+from urllib.parse import unquote
+
+import pytest
+import websocket
+
+from flowrunner.ari.http import HttpTransport
+from flowrunner.ari.session import AriConfig, AriSession
+from flowrunner.ports import Request, Response
+
+ABNF = websocket.ABNF
+TEXT, CLOSE, PONG = ABNF.OPCODE_TEXT, ABNF.OPCODE_CLOSE, ABNF.OPCODE_PONG
+SERVE_WITHIN = 5.0  # seconds: a test whose loop runs longer than this has failed
+
+Frame = tuple[int, bytes] | Exception
+Timeline = list[tuple[Any, ...]]
+
+
+class FakeWebSocket:
+    """What the loop uses of `websocket.WebSocket`, with frames the test queues."""
+
+    def __init__(
+        self,
+        on_send: Callable[[FakeWebSocket, dict[str, Any]], None] | None = None,
+        on_ping: Callable[[FakeWebSocket], None] | None = None,
+    ) -> None:
+        self.sock: socket.socket | None
+        self.sock, self._peer = socket.socketpair()
+        self._frames: deque[Frame] = deque()
+        self._ready = threading.Condition()
+        self.on_send, self.on_ping = on_send, on_ping
+        self.sent: list[dict[str, Any]] = []
+        self.pings = 0
+        self.timeout: float | None = None
+        self.closed = False
+
+    # -- what the test does ---------------------------------------------------------------
+
+    def feed(self, frame: Frame) -> None:
+        with self._ready:
+            self._frames.append(frame)
+            self._peer.send(b"!")  # the loop's selector now sees the socket readable
+            self._ready.notify_all()
+
+    def feed_event(self, message: dict[str, Any]) -> None:
+        self.feed((TEXT, json.dumps(message).encode()))
+
+    def feed_rest_response(self, request_id: str, status: int, body: str = "") -> None:
+        self.feed_event(
+            {
+                "type": "RESTResponse",
+                "transaction_id": request_id,
+                "request_id": request_id,
+                "status_code": status,
+                "reason_phrase": "",
+                "uri": "",
+                "message_body": body,
+            }
+        )
+
+    def feed_close(self) -> None:
+        self.feed((CLOSE, b"\x03\xe8"))
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The RESTRequest messages sent, without the transport probe."""
+        return [m for m in self.sent if m.get("request_id") != "probe"]
+
+    # -- what websocket.WebSocket does ------------------------------------------------------
+
+    def settimeout(self, timeout: float | None) -> None:
+        self.timeout = timeout
+
+    def send(self, text: str) -> None:
+        if self.closed:
+            raise websocket.WebSocketConnectionClosedException("socket is already closed.")
+        message = json.loads(text)
+        self.sent.append(message)
+        if self.on_send is not None:
+            self.on_send(self, message)
+
+    def ping(self) -> None:
+        self.pings += 1
+        if self.on_ping is not None:
+            self.on_ping(self)
+
+    def recv(self) -> str:
+        """A text frame's data ("" for other frames); waits up to the timeout, as the real one."""
+        opcode, data = self._next(self.timeout)
+        return data.decode() if opcode == TEXT else ""
+
+    def recv_data(self, control_frame: bool = False) -> tuple[int, bytes]:
+        assert control_frame, "the loop must see pongs and close frames"
+        # The loop only reads when the selector said readable: a frame must be waiting.
+        return self._next(0.0)
+
+    def close(self) -> None:
+        self.closed = True
+        self.shut()
+
+    def shut(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None  # as websocket-client does
+        self._peer.close()
+
+    def _next(self, timeout: float | None) -> tuple[int, bytes]:
+        with self._ready:
+            if not self._ready.wait_for(lambda: self._frames, timeout):
+                raise websocket.WebSocketTimeoutException("Connection timed out")
+            frame = self._frames.popleft()
+            assert self.sock is not None
+            assert self.sock.recv(1) == b"!"
+        if isinstance(frame, Exception):
+            raise frame
+        return frame
+
+
+def answer_probe(
+    status: int | None, early: Iterable[dict[str, Any]] = ()
+) -> Callable[[FakeWebSocket, dict[str, Any]], None]:
+    """An `on_send` that queues the `early` events, then answers the probe with `status`
+    (None: no answer)."""
+    early = tuple(early)
+
+    def on_send(ws: FakeWebSocket, message: dict[str, Any]) -> None:
+        if message.get("request_id") == "probe":
+            for event in early:
+                ws.feed_event(event)
+            if status is not None:
+                ws.feed_rest_response("probe", status, '{"ping": "pong"}')
+
+    return on_send
+
+
+class FakeConnector:
+    """Opens the scripted sockets (or raises the scripted errors) in turn; then stops `session`."""
+
+    def __init__(self, script: Iterable[FakeWebSocket | Exception]) -> None:
+        self.script = deque(script)
+        self.sockets = [s for s in self.script if isinstance(s, FakeWebSocket)]
+        self.configs: list[AriConfig] = []
+        self.connected_at: list[float] = []
+        self.session: AriSession | None = None
+
+    def __call__(self, config: AriConfig) -> websocket.WebSocket:
+        self.configs.append(config)
+        if not self.script:
+            assert self.session is not None
+            self.session.stop()
+            raise ConnectionRefusedError(111, "Connection refused")
+        step = self.script.popleft()
+        if isinstance(step, Exception):
+            raise step
+        self.connected_at.append(time.monotonic())
+        return cast(websocket.WebSocket, step)
+
+
+class FakeHttp(HttpTransport):
+    """The real HTTP transport (pool, submit), but `call` answered here: a channel listing per
+    app and connection from `channels`, else `reply`."""
+
+    def __init__(self, channels: dict[str, list[Response]] | None = None) -> None:
+        super().__init__("http://pbx.example:8088", "bob", "secret", workers=2)
+        self.channels = {app: deque(replies) for app, replies in (channels or {}).items()}
+        self.calls: list[Request] = []
+        self.reply = Response(200, {"answered": True})
+        self.before_reply: Callable[[Request], object] | None = None
+
+    def call(self, request: Request) -> Response:
+        self.calls.append(request)
+        app = request.path.removeprefix("applications/")
+        if request.method == "GET" and app != request.path:
+            listings = self.channels.get(unquote(app))
+            return listings.popleft() if listings else listing()
+        if self.before_reply is not None:
+            self.before_reply(request)
+        return self.reply
+
+
+def listing(*channel_ids: str) -> Response:
+    """The answer to GET applications/{app}."""
+    return Response(200, {"name": "app", "channel_ids": list(channel_ids)})
+
+
+class FakeEngine:
+    """Records what the loop gives it, in `timeline` (shared with the rig) and in lists.
+    `done` is the callback to hand transports: like the dispatcher's, it may be called from any
+    thread, and the reply is seen at the next `drain`. One timer, at monotonic `timer_at`."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.posted: list[object] = []
+        self.replies: list[Response] = []
+        self._inbox: deque[Response] = deque()
+        self.drains = 0
+        self.timer_at: float | None = None
+        self.fired: list[float] = []
+        self.on_post: Callable[[object], None] | None = None
+        self.on_reply: Callable[[Response], None] | None = None
+        self.on_timer: Callable[[], None] | None = None
+        self.on_wait: Callable[[], None] | None = None  # just before the loop waits
+
+    def done(self, response: Response) -> None:
+        self._inbox.append(response)
+
+    def post(self, message: object) -> None:
+        self.posted.append(message)
+        self.timeline.append(("post", message))
+        if self.on_post is not None:
+            self.on_post(message)
+
+    def drain(self) -> None:
+        self.drains += 1
+        while self._inbox:
+            response = self._inbox.popleft()
+            self.replies.append(response)
+            self.timeline.append(("reply", response))
+            if self.on_reply is not None:
+                self.on_reply(response)
+
+    def fire_due_timers(self) -> None:
+        if self.timer_at is not None and time.monotonic() >= self.timer_at:
+            self.timer_at = None
+            self.fired.append(time.monotonic())
+            if self.on_timer is not None:
+                self.on_timer()
+
+    def seconds_to_next_timer(self) -> float | None:
+        if self.on_wait is not None:
+            self.on_wait()
+        return None if self.timer_at is None else self.timer_at - time.monotonic()
+
+
+@dataclass
+class Rig:
+    session: AriSession
+    connector: FakeConnector
+    http: FakeHttp
+    engine: FakeEngine
+    timeline: Timeline = field(default_factory=list)
+    on_channels: Callable[[str, frozenset[str]], None] | None = None
+    transports: list[str] = field(default_factory=list)  # the transport at each listing
+
+    def channels_in_app(self, app: str, ids: frozenset[str]) -> None:
+        self.transports.append(self.session.transport.name)
+        self.timeline.append(("channels", app, ids))
+        if self.on_channels is not None:
+            self.on_channels(app, ids)
+
+    def serve(self, within: float = SERVE_WITHIN) -> None:
+        """Run the live loop until it returns; fail if it raised or did not return in time."""
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.session.serve(self.engine, self.channels_in_app)
+            except BaseException as error:
+                errors.append(error)
+
+        thread = threading.Thread(target=run, name="serve", daemon=True)
+        thread.start()
+        thread.join(within)
+        if thread.is_alive():
+            self.session.stop()
+            thread.join(within)
+            pytest.fail(f"serve() did not return within {within}s")
+        if errors:
+            raise errors[0]
+
+    def close(self) -> None:
+        self.session.close()
+        for ws in self.connector.sockets:
+            ws.shut()
+
+
+def make_rig(
+    config: AriConfig,
+    *script: FakeWebSocket | Exception,
+    channels: dict[str, list[Response]] | None = None,
+) -> Rig:
+    connector, http, timeline = FakeConnector(script), FakeHttp(channels), Timeline()
+    session = AriSession(config, connect=connector, http=http)
+    connector.session = session
+    return Rig(session, connector, http, FakeEngine(timeline), timeline)
