@@ -46,7 +46,7 @@ Connect = Callable[["AriConfig"], websocket.WebSocket]
 
 
 class Engine(Protocol):
-    """What the live loop drives: the dispatcher."""
+    """What the live loop drives: the runtime."""
 
     def post(self, message: object) -> None: ...
     def drain(self) -> None: ...

@@ -1,1 +1,1 @@
-"""The engine: machines built from flows, one per call, driven by one dispatcher thread."""
+"""The engine: one machine per call, driven by the runtime on one thread; steps run actions."""

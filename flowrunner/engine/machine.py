@@ -1,7 +1,7 @@
 """Build one python-statemachine class per flow; each call gets an instance of it.
 
 The machine only decides *where to go*. Entering and leaving a state is reported to the call
-(the machine's model), which records it; the dispatcher then runs the state's actions and arms
+(the machine's model), which records it; the runtime then runs the state's actions and arms
 its timers. Callbacks therefore cannot fail, and the machine stays pure.
 """
 

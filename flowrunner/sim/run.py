@@ -1,4 +1,4 @@
-"""Run one simulated call through the real dispatcher, on virtual time."""
+"""Run one simulated call through the real runtime, on virtual time."""
 
 from __future__ import annotations
 

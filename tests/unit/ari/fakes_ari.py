@@ -205,7 +205,7 @@ def listing(*channel_ids: str) -> Response:
 
 class FakeEngine:
     """Records what the loop gives it, in `timeline` (shared with the rig) and in lists.
-    `done` is the callback to hand transports: like the dispatcher's, it may be called from any
+    `done` is the callback to hand transports: like the runtime's, it may be called from any
     thread, and the reply is seen at the next `drain`. One timer, at monotonic `timer_at`."""
 
     def __init__(self, timeline: Timeline) -> None:
