@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
@@ -33,6 +34,22 @@ class LogJournal:
             )
 
 
+class TextFormatter(logging.Formatter):
+    """One record, one line: a newline in a message (a caller's number may hold one) starts an
+    indented continuation, never what looks like a record of its own; other control characters
+    (a terminal's escape sequences) are shown escaped."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _CONTROL.sub(_escape, super().format(record)).replace("\n", "\n    | ")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return repr(match.group())[1:-1]
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -52,7 +69,7 @@ def setup(fmt: str = "text", level: str = "info") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-5s %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)-5s %(message)s"))
     root = logging.getLogger("flowrunner")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -181,6 +181,12 @@ class FakeContext:
     def leaving(self) -> None:
         self.notes.append("leaving")
 
+    def hide(self, value: str) -> None:
+        self.notes.append("hidden")
+
+    def redact(self, text: str) -> str:
+        return text
+
     def note(self, message: str, **fields: Any) -> None:
         self.notes.append(message)
 

@@ -81,6 +81,7 @@ class Call:
     left_app: bool = False  # StasisEnd seen: the channel is no longer ours to control
     leaving: bool = False  # a hangup/continue was sent: StasisEnd will follow
     ended: bool = False  # the call is over: what its steps still send goes at once
+    secrets: list[str] = field(default_factory=list)  # values never to be logged (a PIN)
     moves: list[tuple[str, str]] = field(default_factory=list)  # ("left"|"entered", state)
 
     def __post_init__(self) -> None:
@@ -133,7 +134,12 @@ class Call:
         it holds the state's next actions until it releases them."""
         action = self.compiled.flow.states[self.current].actions[index]
         spec = ACTIONS[action.name]
-        params = render(action.params, self.scope()) if action.params else {}
+        params = {}
+        if action.params:  # only then is the scope worth building
+            scope, escaped = self.scope(), spec.escaped
+            params = {
+                key: render(v, scope, escaped.get(key, "")) for key, v in action.params.items()
+            }
         self.counters["step"] += 1
         step_id = f"{action.name}-{self.counters['step']}"
         running = Running(step_id, action.name, self.entry, spec.step.create(spec, params))

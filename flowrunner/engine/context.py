@@ -155,6 +155,15 @@ class StepContext:
 
     # -- the journal -------------------------------------------------------------------------
 
+    def hide(self, value: str) -> None:
+        if value and value not in self.call.secrets:
+            self.call.secrets.append(value)
+
+    def redact(self, text: str) -> str:
+        for secret in sorted(self.call.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
+
     def note(self, message: str, **fields: Any) -> None:
         fields = self._timing() | fields
         self.runtime.journal.record(self.call.channel_name, "action", message, **fields)

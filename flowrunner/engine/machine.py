@@ -16,6 +16,7 @@ from statemachine.io import create_machine_class_from_definition
 
 from ..flow.expressions import Expression
 from ..flow.model import Flow, Move, State, Transition
+from ..ports import to_text
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,10 @@ def _matches(filters: tuple[tuple[str, str], ...], when: Expression | None) -> C
 
 
 def _field(event: dict[str, Any], key: str) -> str:
+    """An event's field, as text; Asterisk's frames are not trusted to have the types it says."""
     if key == "state":  # ChannelStateChange: the state the channel is now in
-        return str((event.get("channel") or {}).get("state", ""))
+        channel = event.get("channel")
+        return to_text(channel.get("state", "")) if isinstance(channel, dict) else ""
     return str(event.get(key, ""))
 
 

@@ -24,6 +24,7 @@ from .context import StepContext
 from .journal import event_line, reply_line, start_line
 from .machine import CompiledFlow
 from .messages import Due, NoWebClient, Reconcile, Replied
+from .reconcile import Reconciler, Stray
 from .sending import Sender
 from .timers import Timers
 
@@ -45,6 +46,7 @@ class Runtime:
         self.timers = Timers(clock)
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, tuple[Call, str]] = {}  # channel -> its call, owning step
+        self.reconciler = Reconciler(self)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -70,8 +72,8 @@ class Runtime:
 
     def process(self, message: object) -> None:
         try:
-            if isinstance(message, dict):
-                message = Event.from_ari(message)
+            if isinstance(message, dict | list | str | int | float | None):
+                message = Event.from_ari(message)  # an ARI frame: None when not an event
             if isinstance(message, Event):
                 self._on_event(message)
             elif isinstance(message, Replied):
@@ -79,7 +81,9 @@ class Runtime:
             elif isinstance(message, Due):
                 self._on_timer(message)
             elif isinstance(message, Reconcile):
-                self._on_reconcile(message)
+                self.reconciler.reconcile(message)
+            elif isinstance(message, Stray):
+                self.reconciler.stray(message)
             elif message is not None:
                 raise TypeError(f"no handler for a {type(message).__name__} message")
         except Exception as error:  # a bug must end at most the call it happened in
@@ -272,12 +276,7 @@ class Runtime:
         level = "error" if error else "info"
         self.journal.record(call.channel_name, "end", f"{message}: {reason}", level=level, **fields)
 
-    # -- reconnects and bugs -----------------------------------------------------------------
-
-    def _on_reconcile(self, reconcile: Reconcile) -> None:
-        for call in list(self.calls.values()):
-            if call.flow_name == reconcile.app and call.channel_id not in reconcile.channel_ids:
-                self.end(call, "channel vanished while disconnected")
+    # -- bugs --------------------------------------------------------------------------------
 
     def _on_bug(self, message: object, error: Exception) -> None:
         call = self._call_of(message)

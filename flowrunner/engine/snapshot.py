@@ -58,6 +58,7 @@ def snapshot(call: Call, clock: Clock) -> dict[str, Any]:
         "counters": dict(call.counters),
         "left_app": call.left_app,
         "leaving": call.leaving,
+        "secrets": call.secrets,
     }
 
 
@@ -82,6 +83,7 @@ def restore(data: dict[str, Any], compiled: CompiledFlow, clock: Clock) -> Call:
         call.running[item["id"]] = Running(item["id"], item["action"], item["entry"], step)
     call.resources, call.counters = dict(data["resources"]), Counter(data["counters"])
     call.left_app, call.leaving = data["left_app"], data["leaving"]
+    call.secrets = list(data["secrets"])
     call.machine = compiled.new_machine(call)  # starts in `call.state`: nothing is entered
     return call
 

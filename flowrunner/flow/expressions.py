@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import operator
 import re
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol, TypeGuard
+from urllib.parse import quote
 
+from ..patterns import Pattern, PatternError, compile_pattern
 from ..ports import to_text
 
 MAX_LENGTH = 2000
@@ -151,6 +152,7 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
     "lower": (1, lambda value: to_text(value).lower()),
     "str": (1, to_text),
     "upper": (1, lambda value: to_text(value).upper()),
+    "urlencode": (1, lambda value: quote(to_text(value), safe="")),
 }
 
 _TESTS: dict[str, Callable[[Any, Any], bool]] = {
@@ -264,10 +266,10 @@ class _Compare:
 @dataclass(frozen=True, slots=True)
 class _Matches:
     left: _Node
-    pattern: re.Pattern[str]
+    pattern: Pattern
 
     def evaluate(self, scope: Scope) -> Any:
-        return self.pattern.search(to_text(self.left.evaluate(scope))[:MAX_MATCHED]) is not None
+        return self.pattern.search(to_text(self.left.evaluate(scope))[:MAX_MATCHED])
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,18 +464,14 @@ class _Parser:
             return kind
         return None
 
-    def pattern(self) -> re.Pattern[str]:
+    def pattern(self) -> Pattern:
         token = self.advance()
         if token.kind != "string":  # only a literal: a variable's value could be any regex
             raise ExpressionError("'matches' needs a quoted pattern after it", token.start)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # e.g. FutureWarning: possible nested set
-                return re.compile(token.value)
-        except re.error as error:
+            return compile_pattern(token.value)  # linear time: the text may be the caller's
+        except PatternError as error:
             raise ExpressionError(f"not a valid pattern: {error}", token.start) from None
-        except (RecursionError, OverflowError):
-            raise ExpressionError("not a valid pattern: too complex", token.start) from None
 
     def sum(self) -> _Node:
         first = self.unary()

@@ -107,10 +107,10 @@ class _Builder:
         ((name, raw),) = item.items()
         at: Trail = (*trail, name)
         spec = spec_of(name)
-        if spec.check is not None:
-            spec.check(raw or {}, _Checker(self, at))
+        derived = spec.check(raw or {}, _Checker(self, at)) if spec.check else None
         params = {key: self.value(value, (*at, key)) for key, value in (raw or {}).items()}
         self.durations(spec.durations, params, at)
+        params |= derived or {}
         return Action(name, params, self.where(trail))
 
     def needs_no_parameters(self, name: str, trail: Trail) -> None:

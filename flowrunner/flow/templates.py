@@ -8,9 +8,11 @@ load; rendering, like evaluating, never raises.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from ..ports import to_text
 from .expressions import Expression, ExpressionError, parse_expression
@@ -60,23 +62,47 @@ class Template:
     def names(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.references)
 
-    def render(self, scope: Mapping[str, Any]) -> Any:
+    def render(self, scope: Mapping[str, Any], escape: str = "") -> Any:
+        """The text, or a lone `{{ x }}`'s value with its type. With `escape` ("url",
+        "segment" or "name"), each value put into text is escaped: it is data, never syntax."""
         if len(self.parts) == 1 and isinstance(self.parts[0], Expression):
             return self.parts[0].evaluate(scope)  # a lone `{{ x }}` keeps x's type
-        return "".join(
-            part if isinstance(part, str) else to_text(part.evaluate(scope)) for part in self.parts
-        )
+        texts = []
+        for index, part in enumerate(self.parts):
+            if isinstance(part, str):
+                texts.append(part)
+                continue
+            text = to_text(part.evaluate(scope))
+            base = escape == "url" and index == 0  # a URL's start is its base, not data
+            texts.append(ESCAPES[escape](text) if escape and not base else text)
+        return "".join(texts)
 
 
-def render(value: Any, scope: Mapping[str, Any]) -> Any:
-    """A parameter value with its templates filled in from `scope`."""
+def render(value: Any, scope: Mapping[str, Any], escape: str = "") -> Any:
+    """A parameter value with its templates filled in from `scope`, escaped for `escape`."""
     if isinstance(value, Template):
-        return value.render(scope)
+        return value.render(scope, escape)
     if isinstance(value, dict):
-        return {key: render(item, scope) for key, item in value.items()}
+        return {key: render(item, scope, escape) for key, item in value.items()}
     if isinstance(value, list):
-        return [render(item, scope) for item in value]
+        return [render(item, scope, escape) for item in value]
     return value
+
+
+def _name(text: str) -> str:
+    """For a file name or a dial string: letters, digits and `_ . + -` only, no `..`."""
+    return _UNSAFE_IN_NAME.sub("_", text).replace("..", "_.")
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9_.+-]")
+# How values are escaped where text becomes a URL (each value one percent-encoded piece: a `&`,
+# `#` or `+` in a caller's number stays the caller's), an ARI path (each value one segment) or a
+# name Asterisk turns into a file or a dial string (no `/`, `@`, `&` or `..` from a caller).
+ESCAPES: dict[str, Callable[[str], str]] = {
+    "url": lambda text: quote(text, safe=""),
+    "segment": lambda text: quote(text, safe=""),
+    "name": _name,
+}
 
 
 def is_template(text: str) -> bool:

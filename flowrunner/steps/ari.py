@@ -28,17 +28,22 @@ class AriStep(Step):
     params: dict[str, str] = field(default_factory=dict)
     body: Any = None
     into: str = ""
+    operation: str = ""  # the operation the path was checked as at load, e.g. channels/{channelId}
 
     @classmethod
     def create(cls, spec: ActionSpec, params: Mapping[str, Any]) -> Step:
         query = {key: to_text(value) for key, value in (params.get("params") or {}).items()}
         path = to_text(params["path"]).lstrip("/")
         body, into = params.get("body"), to_text(params.get("into"))
-        return cls(spec.name, to_text(params["method"]), path, query, body, into)
+        operation = to_text(params.get("operation"))
+        return cls(spec.name, to_text(params["method"]), path, query, body, into, operation)
 
     def start(self, ctx: Context) -> None:
+        """Each value in the path is one escaped segment (the loader renders it so); the path
+        must still name the operation it was checked as."""
         path = self.path.replace("{channelId}", quote(ctx.channel, safe=""))
-        if find_operation(self.method, path) is None:
+        found = find_operation(self.method, path)
+        if found is None or (self.operation and found.path != self.operation):
             ctx.finish()
             ctx.fail(f"{self.method} {path} is not an ARI operation once rendered")
             return
@@ -56,8 +61,9 @@ class AriStep(Step):
         ctx.finish()
 
 
-def check(params: Mapping[str, Any], checker: Checker) -> None:
-    """The escape hatch must name a real ARI operation, with parameters it takes."""
+def check(params: Mapping[str, Any], checker: Checker) -> Mapping[str, Any] | None:
+    """The escape hatch must name a real ARI operation, with parameters it takes; the step
+    gets the operation, to check the path still names it once rendered."""
     method, path = str(params["method"]), str(params["path"])
     for placeholder in _PLACEHOLDER.findall(path):
         if placeholder != "channelId":
@@ -66,7 +72,7 @@ def check(params: Mapping[str, Any], checker: Checker) -> None:
     operation = find_operation(method, path)
     if operation is None:
         checker.problem(("path",), no_such_operation(method, path))
-        return
+        return None
     query = params.get("params") or {}
     for key in query:
         if key not in operation.query:
@@ -77,6 +83,7 @@ def check(params: Mapping[str, Any], checker: Checker) -> None:
         checker.problem(("params",), f"{method} {path} needs {', '.join(missing)}")
     if "body" in params and not operation.body:
         checker.problem(("body",), f"{method} {path} takes no body")
+    return {"operation": operation.path}
 
 
 SPECS = (
@@ -105,6 +112,7 @@ SPECS = (
         nullable=False,
         defines="into",
         requests=("ari",),
+        escaped={"path": "segment"},
         check=check,
     ),
 )

@@ -95,6 +95,12 @@ class Context(Protocol):
     def leaving(self) -> None:
         """A request was sent after which the channel leaves the app: StasisEnd follows."""
 
+    def hide(self, value: str) -> None:
+        """`value` is a secret (a PIN): `redact` masks it wherever it would be logged."""
+
+    def redact(self, text: str) -> str:
+        """`text` with the call's secrets masked, for a log line built from its values."""
+
     def note(self, message: str, **fields: Any) -> None:
         """A line in the call's journal (kind `action`); `level=` as in the journal."""
 
@@ -157,7 +163,9 @@ class Checker(Protocol):
     def is_template(self, value: Any) -> bool: ...
 
 
-Check = Callable[[Mapping[str, Any], Checker], None]
+# A load-time check; it may return values derived from the parameters, which the step receives
+# with them (e.g. the ARI operation an `ari` path was checked as).
+Check = Callable[[Mapping[str, Any], Checker], Mapping[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,7 @@ class ActionSpec:
     durations: Mapping[str, float] = field(default_factory=dict)  # duration param -> longest
     defines: str = ""  # "into": the `into` param names a variable it sets; "keys": its keys do
     requests: tuple[str, ...] = ()  # the requests its step makes (flow tests can fail each)
+    escaped: Mapping[str, str] = field(default_factory=dict)  # param -> url | segment | name
     check: Check | None = None  # load-time checks a schema cannot make
 
     @property

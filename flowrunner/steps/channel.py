@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..ports import Request, Response, to_text
-from .base import VAR_NAME, ActionSpec, Context, Schema, Step
+from .base import VAR_NAME, ActionSpec, Checker, Context, Schema, Step
 
 
 @dataclass
@@ -58,6 +58,14 @@ class RequestStep(Step):
         """What `into` keeps: the variable's value (null when it has none)."""
         body = response.body
         return body.get("value") if response.ok and isinstance(body, dict) else None
+
+
+def _variable_written_in(params: Mapping[str, Any], checker: Checker) -> None:
+    """A channel variable's name is never a template: a name made from a caller's data could
+    be a function such as SHELL(…) or FILE(…), which Asterisk runs when it is read."""
+    if checker.is_template(params.get("variable")):
+        message = "a channel variable's name cannot be a template; write the name in"
+        checker.problem(("variable",), message)
 
 
 def _request(
@@ -135,6 +143,7 @@ SPECS = (
         "/variable",
         {"variable": {"type": "string", "minLength": 1}, "value": {"type": "string"}},
         required=("variable",),
+        check=_variable_written_in,
     ),
     _request(
         "get_variable",
@@ -155,6 +164,7 @@ SPECS = (
         nullable=False,
         not_found="empty",
         defines="into",
+        check=_variable_written_in,
     ),
     _request(
         "continue",

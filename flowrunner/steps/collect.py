@@ -8,11 +8,11 @@ transitions do not fire: the keys are the entry's.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..patterns import PatternError, compile_pattern
 from ..ports import Event, Response, to_text
 from .base import DURATION, MEDIA, VAR_NAME, ActionSpec, Checker, Context, Step, media_list
 from .media import play_request, stop_request
@@ -105,7 +105,7 @@ class CollectStep(Step):
         if self.valid is not None:
             return self.digits in self.valid
         if self.pattern is not None:
-            return re.fullmatch(self.pattern, self.digits) is not None
+            return compile_pattern(self.pattern).fullmatch(self.digits)  # linear time
         return True
 
     def _prompt(self, ctx: Context, *, retry: bool) -> None:
@@ -163,6 +163,8 @@ class CollectStep(Step):
         self._prompt(ctx, retry=True)
 
     def _over(self, ctx: Context, outcome: str) -> None:
+        if self.secret:
+            ctx.hide(self.digits)  # wherever the flow puts it next, logs show *** instead
         ctx.set_vars({self.into: self.digits})
         ctx.note(f"collect: {_words(outcome)} {self.shown}")
         ctx.finish()
@@ -183,8 +185,8 @@ def check(params: Mapping[str, Any], checker: Checker) -> None:
         checker.problem(("valid",), "a pattern cannot be a template; list the entries instead")
         return
     try:
-        re.compile(valid)
-    except re.error as error:
+        compile_pattern(valid)
+    except PatternError as error:
         checker.problem(("valid",), f"bad regular expression: {error}")
 
 
@@ -258,6 +260,7 @@ SPECS = (
         durations={"first_digit_timeout": 3600.0, "inter_digit_timeout": 3600.0},
         defines="into",
         requests=("play", "stop_playback"),
+        escaped={"prompt": "name", "retry_prompt": "name"},
         check=check,
     ),
 )

@@ -248,5 +248,6 @@ SPECS = (
         events={"CalleeHungUp": "dial: the bridged callee hung up."},
         durations={"timeout": 600.0},
         requests=(*CALLING, "bridge_destroy", "peer_hangup"),
+        escaped={"endpoint": "name"},
     ),
 )

@@ -51,7 +51,7 @@ class HttpStep(Step):
 
     def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
         result = str(response.status) if response.status else response.error
-        message = f"http {self.method} {self.request.safe_url}: {result}"
+        message = ctx.redact(f"http {self.method} {self.request.safe_url}: {result}")
         ctx.note(message, action="http", status=response.status)
         ctx.finish()
         if response.ok:
@@ -105,6 +105,7 @@ SPECS = (
             "HttpTimedOut": "http: no answer within the timeout.",
         },
         durations={"timeout": 30.0},
+        escaped={"url": "url"},
         defines="into",
     ),
 )

@@ -120,6 +120,7 @@ SPECS = (
         },
         required=("media",),
         route=("POST", "channels/{channel}/play/{playback}"),
+        escaped={"media": "name"},
     ),
     ActionSpec(
         "stop_playback",

