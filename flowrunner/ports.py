@@ -27,6 +27,12 @@ class Request:
     body: Any = None  # a JSON body, for the few operations that take one
     action: str = ""  # what it does, e.g. "answer", "play", "dial_start" ("ari": the escape hatch)
     step: str = ""  # the flow action that made it, e.g. "collect" for its prompt's "play"
+    harmless_twice: bool = False  # sending it again does nothing more (answer, hold, …)
+
+    @property
+    def repeatable(self) -> bool:
+        """Safe to send again when its answer was lost: a GET, a DELETE, or said so."""
+        return self.harmless_twice or self.method in ("GET", "DELETE")
 
     @property
     def uri(self) -> str:
@@ -104,6 +110,31 @@ class Journal(Protocol):
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
         """`kind` is one of: start, event, transition, action, end, error."""
+
+
+class Store(Protocol):
+    """Where calls are kept so that they outlive the runner: each call's snapshot (JSON) under
+    its channel id, and the text of each flow version a kept call runs. Used from one thread
+    (the writer's, or at start-up); SQLite keeps it in a file, Redis shares it."""
+
+    def write(self, calls: Mapping[str, str | None], flows: Mapping[str, str]) -> None:
+        """One batch: each call's latest snapshot (None: the call is over), new flow texts."""
+
+    def calls(self) -> dict[str, str]:
+        """Every call kept: channel id -> snapshot."""
+
+    def flow(self, version: str) -> str | None:
+        """The text of a flow version, if kept."""
+
+    def close(self) -> None: ...
+
+
+class Keeper(Protocol):
+    """What the engine is given to keep its calls: it never waits (the writing is elsewhere)."""
+
+    def keep(self, channel: str, snapshot: str, version: str, flow_text: str) -> None: ...
+
+    def forget(self, channel: str) -> None: ...
 
 
 # The Stasis argument of every channel the engine creates for a step (a dial's callee): such a

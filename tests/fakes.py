@@ -192,3 +192,18 @@ class FakeContext:
 
     def log_event(self, event: Any, who: str = "") -> None:
         self.notes.append(f"{who}event {event.type}")
+
+
+@dataclass
+class FakeKeeper:
+    """Keeps the runtime's snapshots in a dict, as a store would (no thread, no file)."""
+
+    calls: dict[str, str] = field(default_factory=dict)
+    flows: dict[str, str] = field(default_factory=dict)
+
+    def keep(self, channel: str, snapshot: str, version: str, flow_text: str) -> None:
+        self.calls[channel] = snapshot
+        self.flows[version] = flow_text
+
+    def forget(self, channel: str) -> None:
+        self.calls.pop(channel, None)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ports import Event, Request, WebRequest
 from .call import FLOW, Call, Running, hangup_request
-from .journal import words
+from .journal import record_event, words
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -169,7 +169,7 @@ class StepContext:
         self.runtime.journal.record(self.call.channel_name, "action", message, **fields)
 
     def log_event(self, event: Event, who: str = "") -> None:
-        self.runtime.log_event(self.call, event, who)
+        record_event(self.runtime.journal, self.call.channel_name, event, who)
 
     @property
     def _live(self) -> bool:

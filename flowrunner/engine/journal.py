@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..ports import Event, Response, to_text
+from ..ports import Event, Journal, Response, to_text
 
 if TYPE_CHECKING:
     from .call import Call
@@ -13,6 +13,14 @@ if TYPE_CHECKING:
 def words(event: str) -> str:
     """`DigitsCollected` -> `digits collected`, for log lines."""
     return "".join(f" {c.lower()}" if c.isupper() else c for c in event).strip()
+
+
+def record_event(
+    journal: Journal, channel: str, event: Event, who: str = "", hide: bool = False
+) -> None:
+    level = "debug" if event.type == "ChannelVarset" else "info"  # five a call
+    line = event_line(event, who, hide)
+    journal.record(channel, "event", line, event=event.type, level=level)
 
 
 def event_line(event: Event, who: str = "", hide: bool = False) -> str:

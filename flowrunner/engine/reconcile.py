@@ -1,23 +1,45 @@
 """After a (re)connect: what Asterisk still has in an app, against the calls the runtime runs.
 
-A call whose channel is gone ends. A channel in the app that no call owns (left by a runner that
-stopped, or a callee whose call is over) would stay in Stasis, its caller hearing silence, so it
-is hung up; but first Asterisk is asked about it: its StasisStart may be on the way (it entered
-just as we connected), and only once the answer is back, and still nobody owns it, is it hung up.
+- A call of ours whose channel is gone ends.
+- A channel that no call of ours owns but that was kept (by this runner before it restarted, or
+  by another one sharing the store) is taken over: its call is restored from its snapshot and
+  carries on. Its steps ask Asterisk what happened while nobody listened (a prompt that
+  finished, a callee gone); a request sent but never answered is sent again when that is
+  harmless (GET, DELETE), else it counts as failed.
+- Any other channel in the app (left by a runner that kept nothing, or a callee whose call is
+  over) would stay in Stasis, its caller hearing silence, so it is hung up; but first Asterisk
+  is asked about it: its StasisStart may be on the way (it entered just as we connected), and
+  only if, once the answer is back, still nobody owns it, is it hung up.
+- A kept call whose channel Asterisk no longer has is forgotten.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..flow import FlowError, yamltree
+from ..flow.loader import flow_from_tree
 from ..ports import Done, Request, Response
-from .call import hangup_request
-from .messages import Reconcile
+from .call import Call, Queued, hangup_request
+from .machine import CompiledFlow, compile_flow
+from .messages import Reconcile, Replied
+from .snapshot import restore
 
 if TYPE_CHECKING:
     from .runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A call found in the store: its snapshot, the flow version it runs, when it was kept."""
+
+    data: dict[str, Any]
+    compiled: CompiledFlow
+    saved_at: float
 
 
 @dataclass(frozen=True)
@@ -31,6 +53,7 @@ class Stray:
 class Reconciler:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.kept: dict[str, Kept] = {}  # calls in the store that no runner has taken over yet
 
     def reconcile(self, message: Reconcile) -> None:
         runtime = self.runtime
@@ -38,8 +61,45 @@ class Reconciler:
             if call.flow_name == message.app and call.channel_id not in message.channel_ids:
                 runtime.end(call, "channel vanished while disconnected")
         for channel in sorted(message.channel_ids - runtime.channels.keys()):
+            kept = self.kept.pop(channel, None)
+            if kept is not None:
+                self._take_over(kept)
+                continue
             ask = Request("GET", f"channels/{quote(channel, safe='')}", action="reconcile")
             runtime.sender.transport.submit(ask, self._answer_to(channel))
+        for channel, kept in list(self.kept.items()):
+            if kept.data["flow"] == message.app and channel not in message.channel_ids:
+                del self.kept[channel]
+                runtime.keeping.forget(channel)
+
+    def _take_over(self, kept: Kept) -> None:
+        runtime, clock = self.runtime, self.runtime.clock
+        call = restore(kept.data, kept.compiled, clock)
+        runtime.adopt(call)
+        self._unanswered(call)
+        away = clock.wall() - kept.saved_at
+        message = f"taken over in {call.current} ({call.flow_name} {kept.compiled.flow.version})"
+        runtime.journal.record(
+            call.channel_name, "start", f"{message}, {away:.1f}s after it was kept"
+        )
+        for running in list(call.running.values()):
+            running.step.on_resume(runtime.context(call, running))
+        runtime.pump(call)
+        runtime.keeping.changed(call)
+
+    def _unanswered(self, call: Call) -> None:
+        """Requests sent before the runner stopped: their answer will never come. Sent again
+        when that is harmless (`Request.repeatable`); otherwise answered "no answer": failed."""
+        for number, pending in list(call.pending.items()):
+            request = pending.request
+            if request is not None and request.repeatable:
+                del call.pending[number]
+                call.queue.appendleft(Queued(number, request, pending.owner, pending.tag))
+            else:
+                lost = Response(0, error="the runner stopped before the answer came")
+                self.runtime.post(Replied(call.channel_id, number, lost))
+        if call.sending not in call.pending:
+            call.sending = 0
 
     def stray(self, message: Stray) -> None:
         if message.channel in self.runtime.channels or not message.response.ok:
@@ -53,3 +113,45 @@ class Reconciler:
     def _answer_to(self, channel: str) -> Done:
         post = self.runtime.post
         return lambda response: post(Stray(channel, response))
+
+
+def kept_calls(
+    stored: Mapping[str, str],
+    flows: Mapping[str, CompiledFlow],
+    flow_text: Callable[[str], str | None],
+) -> tuple[dict[str, Kept], list[str]]:
+    """The calls a store holds for these apps, each with the flow version it runs (compiled
+    from the kept text when it is not the one loaded now); and, one line each, why a kept call
+    cannot be carried on (its flow is gone, or its snapshot unreadable)."""
+    kept: dict[str, Kept] = {}
+    problems: list[str] = []
+    versions = {compiled.flow.version: compiled for compiled in flows.values()}
+    for channel, text in stored.items():
+        try:
+            data = json.loads(text)
+            app, version = data["flow"], data["version"]
+        except (ValueError, KeyError, TypeError) as error:
+            problems.append(f"{channel}: unreadable snapshot ({type(error).__name__})")
+            continue
+        if app not in flows:
+            continue  # another runner's app
+        compiled = versions.get(version) or _compiled(flows[app], version, flow_text)
+        if compiled is None:
+            problems.append(f"{channel}: flow {app} version {version} is not kept")
+            continue
+        versions[version] = compiled
+        kept[channel] = Kept(data, compiled, float(data.get("saved", 0.0)))
+    return kept, problems
+
+
+def _compiled(
+    current: CompiledFlow, version: str, flow_text: Callable[[str], str | None]
+) -> CompiledFlow | None:
+    text = flow_text(version)
+    if text is None:
+        return None
+    path = f"{current.flow.path} (version {version})"
+    try:
+        return compile_flow(flow_from_tree(yamltree.parse(text, path), path))
+    except FlowError:
+        return None

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import queue
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..ports import STEP_CHANNEL, Clock, Event, Journal, Transport, WebClient
+from ..ports import STEP_CHANNEL, Clock, Event, Journal, Keeper, Transport, WebClient
 from .call import FLOW, Call, Running, new_call
 from .context import StepContext
-from .journal import event_line, reply_line, start_line
+from .journal import record_event, reply_line, start_line
+from .keeping import Keeping
 from .machine import CompiledFlow
 from .messages import Due, NoWebClient, Reconcile, Replied
 from .reconcile import Reconciler, Stray
@@ -38,6 +39,7 @@ class Runtime:
         journal: Journal,
         web: WebClient | None = None,
         inbox: queue.SimpleQueue[object] | None = None,
+        keeper: Keeper | None = None,
     ) -> None:
         self.flows = {compiled.flow.app: compiled for compiled in flows}
         self.clock, self.journal = clock, journal
@@ -47,6 +49,14 @@ class Runtime:
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, tuple[Call, str]] = {}  # channel -> its call, owning step
         self.reconciler = Reconciler(self)
+        self.keeping = Keeping(keeper, clock)
+        self.handlers: dict[type, Callable[[Any], None]] = {
+            Event: self._on_event,
+            Replied: self._on_reply,
+            Due: self._on_timer,
+            Reconcile: self.reconciler.reconcile,
+            Stray: self.reconciler.stray,
+        }
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -71,21 +81,17 @@ class Runtime:
         return self.timers.next_in()
 
     def process(self, message: object) -> None:
+        """Handle one message; then the call it changed is kept (when calls are kept)."""
         try:
             if isinstance(message, dict | list | str | int | float | None):
                 message = Event.from_ari(message)  # an ARI frame: None when not an event
-            if isinstance(message, Event):
-                self._on_event(message)
-            elif isinstance(message, Replied):
-                self._on_reply(message)
-            elif isinstance(message, Due):
-                self._on_timer(message)
-            elif isinstance(message, Reconcile):
-                self.reconciler.reconcile(message)
-            elif isinstance(message, Stray):
-                self.reconciler.stray(message)
-            elif message is not None:
+                if message is None:
+                    return
+            handler = self.handlers.get(type(message))
+            if handler is None:
                 raise TypeError(f"no handler for a {type(message).__name__} message")
+            handler(message)
+            self.keeping.changed(self._call_of(message))
         except Exception as error:  # a bug must end at most the call it happened in
             self._on_bug(message, error)
 
@@ -106,7 +112,7 @@ class Runtime:
 
     def _caller_event(self, call: Call, event: Event) -> None:
         hide = any(running.step.hides(event) for running in call.running.values())
-        self.log_event(call, event, hide=hide)
+        record_event(self.journal, call.channel_name, event, hide=hide)
         call.left_app |= event.type == "StasisEnd"
         if event.media:  # a playback's or recording's: its owner decides what the flow sees
             self._offer(call, call.resources.get(event.media, ""), event)
@@ -150,11 +156,6 @@ class Runtime:
 
     def context(self, call: Call, running: Running, took_ms: float | None = None) -> StepContext:
         return StepContext(self, call, running, took_ms)
-
-    def log_event(self, call: Call, event: Event, who: str = "", hide: bool = False) -> None:
-        level = "debug" if event.type == "ChannelVarset" else "info"  # five a call
-        line = event_line(event, who, hide)
-        self.journal.record(call.channel_name, "event", line, event=event.type, level=level)
 
     # -- a call's start, and its machine -----------------------------------------------------
 
@@ -268,6 +269,7 @@ class Runtime:
         for running in list(call.running.values()):
             running.step.on_end(self.context(call, running))
         call.queue.clear()
+        self.keeping.ended(call)
         del self.calls[call.channel_id]
         for channel, _ in call.channels():
             self.channels.pop(channel, None)

@@ -20,7 +20,8 @@ class Sender:
         """The call's next ARI request: nothing else of the call goes until it is answered."""
         call.sending = item.number
         action = item.request.action
-        call.pending[item.number] = Pending(item.owner, item.tag, action, self.clock.now())
+        pending = Pending(item.owner, item.tag, action, self.clock.now(), item.request)
+        call.pending[item.number] = pending
         self.transport.submit(item.request, self._reply(call, item.number))
 
     def send_web(self, call: Call, owner: str, tag: str, request: WebRequest) -> None:

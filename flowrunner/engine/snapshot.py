@@ -25,6 +25,7 @@ def snapshot(call: Call, clock: Clock) -> dict[str, Any]:
     to_wall = _converter(clock)
     return {
         "format": FORMAT,
+        "saved": clock.wall(),
         "flow": call.flow_name,
         "version": call.compiled.flow.version,
         "channel": call.channel_id,
@@ -43,7 +44,7 @@ def snapshot(call: Call, clock: Clock) -> dict[str, Any]:
         "queue": [_queued(item) for item in call.queue],
         "sending": call.sending,
         "pending": [
-            [number, p.owner, p.tag, p.action, to_wall(p.sent_at)]
+            [number, p.owner, p.tag, p.action, to_wall(p.sent_at), _request(p.request)]
             for number, p in call.pending.items()
         ],
         "timers": [
@@ -74,8 +75,8 @@ def restore(data: dict[str, Any], compiled: CompiledFlow, clock: Clock) -> Call:
     call.queue = deque(_unqueued(item) for item in data["queue"])
     call.sending = data["sending"]
     call.pending = {
-        number: Pending(owner, tag, action, from_wall(sent))
-        for number, owner, tag, action, sent in data["pending"]
+        number: Pending(owner, tag, action, from_wall(sent), _unrequest(request))
+        for number, owner, tag, action, sent, request in data["pending"]
     }
     call.timers = {(o, t): (from_wall(due), seq) for o, t, due, seq in data["timers"]}
     for item in data["running"]:
@@ -89,12 +90,22 @@ def restore(data: dict[str, Any], compiled: CompiledFlow, clock: Clock) -> Call:
 
 
 def _queued(item: Queued) -> dict[str, Any]:
-    request = dataclasses.asdict(item.request)
+    request = _request(item.request)
     return {"number": item.number, "request": request, "owner": item.owner, "tag": item.tag}
 
 
 def _unqueued(item: dict[str, Any]) -> Queued:
-    return Queued(item["number"], Request(**item["request"]), item["owner"], item["tag"])
+    request = _unrequest(item["request"])
+    assert request is not None
+    return Queued(item["number"], request, item["owner"], item["tag"])
+
+
+def _request(request: Request | None) -> dict[str, Any] | None:
+    return None if request is None else dataclasses.asdict(request)
+
+
+def _unrequest(data: dict[str, Any] | None) -> Request | None:
+    return None if data is None else Request(**data)
 
 
 def _converter(clock: Clock, back: bool = False) -> Any:

@@ -82,6 +82,7 @@ class _Builder:
             max_steps=data.get("limits", {}).get("max_steps", Flow.max_steps),
             vars=data.get("vars") or {},
             version=hashlib.sha256(self.tree.text.encode()).hexdigest()[:12],
+            text=self.tree.text,
         )
 
     def state(self, name: str, spec: dict[str, Any]) -> State:

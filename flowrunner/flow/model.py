@@ -102,6 +102,7 @@ class Flow:
     max_steps: int = 1000  # state changes one call may make before LimitReached
     vars: Mapping[str, Any] = field(default_factory=dict)  # flow variables, starting values
     version: str = ""  # a hash of the file's text: a call stays on the version it started on
+    text: str = field(default="", repr=False)  # the file's text, kept with the calls on it
 
     def transitions_of(self, state: State) -> tuple[Transition, ...]:
         """A state's own transitions, then the flow-wide ones, tried in that order. A state's

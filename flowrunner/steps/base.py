@@ -135,6 +135,11 @@ class Step:
         """The state that started this step was left."""
         ctx.finish()
 
+    def on_resume(self, ctx: Context) -> None:
+        """The call was restored from its snapshot by a runner that was not connected for a
+        while: the events of that while are lost, so ask Asterisk about what this step waits
+        for (a playback, a recording, a callee) and act on the answer."""
+
     def on_end(self, ctx: Context) -> None:
         """The call is over: clean up without waiting for anything. Requests sent now go at
         once; those still queued will never go (`withdraw` says if one was)."""
@@ -183,6 +188,7 @@ class ActionSpec:
     not_found: str = ""  # what a 404 means when not "the channel is gone": done | empty
     nullable: bool = True  # may be written with no parameters (`{answer: null}`)
     leaves: bool = False  # after it the channel leaves the app (StasisEnd follows)
+    harmless_twice: bool = False  # its request may be sent again when its answer was lost
     outcomes: Mapping[str, str] = field(default_factory=dict)  # event -> meaning; success first
     events: Mapping[str, str] = field(default_factory=dict)  # other events its step raises
     durations: Mapping[str, float] = field(default_factory=dict)  # duration param -> longest

@@ -8,6 +8,7 @@ the action says otherwise: `get_variable` reads a missing variable as null.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ class RequestStep(Step):
     not_found: str = ""  # "empty": a 404 reads as no value; "done": nothing was left to do
     leaves: bool = False
     into: str = ""  # the flow variable the reply goes into
+    harmless_twice: bool = False
 
     @classmethod
     def create(cls, spec: ActionSpec, params: Mapping[str, Any]) -> Step:
@@ -35,11 +37,13 @@ class RequestStep(Step):
         method, path = spec.route
         query = {key: to_text(value) for key, value in params.items() if key != "into"}
         into = to_text(params.get("into"))
-        return cls(spec.name, method, path, query, spec.not_found, spec.leaves, into)
+        again = spec.harmless_twice
+        return cls(spec.name, method, path, query, spec.not_found, spec.leaves, into, again)
 
     def start(self, ctx: Context) -> None:
         path = self.path.format(channel=quote(ctx.channel, safe=""))
-        ctx.send(Request(self.method, path, self.params, action=self.action), "reply")
+        request = Request(self.method, path, self.params, action=self.action)
+        ctx.send(dataclasses.replace(request, harmless_twice=self.harmless_twice), "reply")
         if self.leaves:
             ctx.leaving()
 
@@ -68,6 +72,13 @@ def _variable_written_in(params: Mapping[str, Any], checker: Checker) -> None:
         checker.problem(("variable",), message)
 
 
+# Sending these twice does nothing more than once: after a restart, one whose answer was lost
+# is sent again rather than counted as failed.
+HARMLESS_TWICE = frozenset(
+    {"answer", "ring", "start_silence", "start_moh", "hold", "mute", "set_variable"}
+)
+
+
 def _request(
     name: str,
     description: str,
@@ -77,7 +88,10 @@ def _request(
     **more: Any,
 ) -> ActionSpec:
     route = (method, f"channels/{{channel}}{path}")
-    return ActionSpec(name, description, RequestStep, params or {}, route=route, **more)
+    again = name in HARMLESS_TWICE
+    return ActionSpec(
+        name, description, RequestStep, params or {}, route=route, harmless_twice=again, **more
+    )
 
 
 DIRECTION: Schema = {"enum": ["both", "in", "out"]}

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from ..patterns import PatternError, compile_pattern
-from ..ports import Event, Response, to_text
+from ..ports import Event, Request, Response, to_text
 from .base import DURATION, MEDIA, VAR_NAME, ActionSpec, Checker, Context, Step, media_list
-from .media import play_request, stop_request
+from .media import finished, play_request, stop_request
 
 
 @dataclass
@@ -75,7 +76,15 @@ class CollectStep(Step):
             return True
         return False
 
+    def on_resume(self, ctx: Context) -> None:
+        if self.prompt_id:
+            ctx.send(Request("GET", f"playbacks/{quote(self.prompt_id, safe='')}"), "check")
+
     def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
+        if tag == "check":  # after a restore: a prompt gone has finished meanwhile
+            if response.gone and self.prompt_id:
+                self.on_event(ctx, finished("playback", self.prompt_id, ctx.channel))
+            return
         if response.ok:
             ctx.note("play ok", action="play", status=response.status)
         elif response.gone:

@@ -102,7 +102,27 @@ class DialStep(Step):
             self._callee_gone(ctx)
         return True
 
+    def on_resume(self, ctx: Context) -> None:
+        """The callee may have answered, or gone, or left the bridge, while nobody listened."""
+        if self.callee != "gone":
+            ctx.send(Request("GET", f"channels/{_q(self.peer)}"), "check")
+        if self.bridged and self.phase == "connected":
+            ctx.send(Request("GET", f"bridges/{_q(self.bridge)}"), "check_bridge")
+
+    def _checked(self, ctx: Context, tag: str, response: Response) -> None:
+        body = response.body if isinstance(response.body, dict) else {}
+        if response.gone and tag == "check_bridge":
+            self.bridged = False  # nothing left to destroy; the callee goes too
+            self._callee_gone(ctx)
+        elif response.gone:
+            self._callee_gone(ctx)
+        elif not self.settled and body.get("state") == "Up":
+            self._bridge(ctx)  # it answered while nobody listened
+
     def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
+        if tag.startswith("check"):
+            self._checked(ctx, tag, response)
+            return
         ok = response.ok or (response.gone and tag in ("bridge_destroy", "peer_hangup"))
         result = "ok" if ok else f"failed: {response.describe()}"
         level = "info" if ok else "warning"

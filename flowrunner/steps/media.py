@@ -23,6 +23,14 @@ def play_request(ctx: Context, playback: str, media: list[str], lang: str = "") 
     return Request("POST", path, params, action="play")
 
 
+def finished(kind: str, name: str, channel: str) -> Event:
+    """The PlaybackFinished (or RecordingFinished) a runner that was away did not get."""
+    key = "id" if kind == "playback" else "name"
+    media = {key: name, "target_uri": f"channel:{channel}"}
+    event = "PlaybackFinished" if kind == "playback" else "RecordingFinished"
+    return Event(event, channel, f"{kind}:{name}", "", {"type": event, kind: media})
+
+
 def stop_request(playback: str) -> Request:
     return Request("DELETE", f"playbacks/{quote(playback, safe='')}", action="stop_playback")
 
@@ -46,7 +54,15 @@ class PlayStep(Step):
         ctx.own(f"playback:{self.playback}")
         ctx.send(play_request(ctx, self.playback, self.media, self.lang), "play")
 
+    def on_resume(self, ctx: Context) -> None:
+        if self.playback in ctx.owned("playback"):
+            ctx.send(Request("GET", f"playbacks/{quote(self.playback, safe='')}"), "check")
+
     def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
+        if tag == "check":  # after a restore: gone means it finished meanwhile
+            if response.gone:
+                self.on_event(ctx, finished("playback", self.playback, ctx.channel))
+            return
         if response.ok:
             ctx.note("play ok", action="play", status=response.status)
             ctx.release()

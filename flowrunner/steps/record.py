@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from ..ports import Event, Request, Response, to_text
 from .base import ActionSpec, Context, Step
+from .media import finished
 
 ENDED = frozenset({"RecordingFinished", "RecordingFailed"})
 
@@ -44,7 +45,15 @@ class RecordStep(Step):
         path = f"channels/{quote(ctx.channel, safe='')}/record"
         ctx.send(Request("POST", path, self.params, action="record"), "record")
 
+    def on_resume(self, ctx: Context) -> None:
+        path = f"recordings/live/{quote(self.name, safe='')}"
+        ctx.send(Request("GET", path), "check")
+
     def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
+        if tag == "check":  # after a restore: not live any more means it finished meanwhile
+            if response.gone:
+                self.on_event(ctx, finished("recording", self.name, ctx.channel))
+            return
         if response.ok:
             ctx.note("record ok", action="record", status=response.status)
             ctx.release()
