@@ -5,12 +5,17 @@ runner (or this one, restarted) can carry the call on. `open_store` picks the st
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from ..ports import Store
 from .sqlite import SqliteStore
 
-__all__ = ["default_path", "open_store"]
+__all__ = ["StoreError", "default_path", "open_store"]
+
+
+class StoreError(Exception):
+    """The store `--state` names cannot be used; the message says why."""
 
 
 def default_path() -> Path:
@@ -24,7 +29,16 @@ def open_store(spec: str) -> Store | None:
     if spec == "none":
         return None
     if spec.startswith(("redis://", "rediss://", "unix://")):
-        from .redis import RedisStore  # only then is the redis package needed
-
+        try:
+            from .redis import RedisStore  # only then is the redis package needed
+        except ImportError:
+            raise StoreError(
+                "--state redis://… needs the redis package: pip install 'flowrunner[redis]'"
+            ) from None
         return RedisStore(spec)
-    return SqliteStore(Path(spec).expanduser())
+    path = Path(spec).expanduser()
+    try:
+        return SqliteStore(path)
+    except (OSError, sqlite3.Error) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise StoreError(f"cannot open the call store {path}: {reason}") from None
