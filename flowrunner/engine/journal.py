@@ -55,5 +55,7 @@ def reply_line(action: str, response: Response, took_ms: float) -> tuple[str, di
 
 def start_line(call: Call) -> tuple[str, dict[str, Any]]:
     caller, exten = call.caller["number"], call.info["extension"]
-    message = f"entered {call.flow_name} (caller {caller or '-'}, extension {exten or '-'})"
-    return message, {"flow": call.flow_name, "caller": caller, "exten": exten}
+    version = call.compiled.flow.version
+    where = f"caller {caller or '-'}, extension {exten or '-'}; version {version}"
+    message = f"entered {call.flow_name} ({where})"
+    return message, {"flow": call.flow_name, "version": version, "caller": caller, "exten": exten}

@@ -58,8 +58,12 @@ class Reconciler:
     def reconcile(self, message: Reconcile) -> None:
         runtime = self.runtime
         for call in list(runtime.calls.values()):
-            if call.flow_name == message.app and call.channel_id not in message.channel_ids:
+            if call.flow_name != message.app:
+                continue
+            if call.channel_id not in message.channel_ids:
                 runtime.end(call, "channel vanished while disconnected")
+            else:
+                self._resume(call)  # its events of the time nobody listened are lost
         for channel in sorted(message.channel_ids - runtime.channels.keys()):
             kept = self.kept.pop(channel, None)
             if kept is not None:
@@ -82,10 +86,14 @@ class Reconciler:
         runtime.journal.record(
             call.channel_name, "start", f"{message}, {away:.1f}s after it was kept"
         )
+        self._resume(call)
+
+    def _resume(self, call: Call) -> None:
+        """Each step asks Asterisk what happened to what it waits for while nobody listened."""
         for running in list(call.running.values()):
-            running.step.on_resume(runtime.context(call, running))
-        runtime.pump(call)
-        runtime.keeping.changed(call)
+            running.step.on_resume(self.runtime.context(call, running))
+        self.runtime.pump(call)
+        self.runtime.keeping.changed(call)
 
     def _unanswered(self, call: Call) -> None:
         """Requests sent before the runner stopped: their answer will never come. Sent again

@@ -91,6 +91,12 @@ def rig_for(tmp_path: Path, states: str, head: str = HEAD) -> StepRig:
     return StepRig(runtime, transport, clock, journal, web)
 
 
+def started(rig: StepRig) -> str:
+    """The journal's line for the call's start: it names the flow version the call runs."""
+    version = rig.runtime.flows["channel-state"].flow.version
+    return f"entered channel-state (caller -, extension -; version {version})"
+
+
 def with_vars(text: str) -> str:
     return HEAD.replace("states:\n", f"vars: {text}\nstates:\n")
 
@@ -444,7 +450,7 @@ def test_a_bridge_that_cannot_be_made_is_a_failed_dial_and_both_go(tmp_path: Pat
 def test_the_callees_stasis_start_starts_no_flow(tmp_path: Path) -> None:
     rig = ringing(tmp_path)
     assert list(rig.runtime.calls) == ["c1"]
-    assert rig.journal.messages("start") == ["entered channel-state (caller -, extension -)"]
+    assert rig.journal.messages("start") == [started(rig)]
 
 
 def test_dial_busy_hangs_up_the_callee(tmp_path: Path) -> None:
@@ -841,7 +847,7 @@ def test_a_second_dial_after_a_busy_or_failed_one_is_not_taken_for_the_first(
         "POST bridges?type=mixing&bridgeId=c1-bridge-2",
         "POST bridges/c1-bridge-2/addChannel?channel=c1,c1-dial-2",
     ]
-    assert rig.journal.messages("start") == ["entered channel-state (caller -, extension -)"]
+    assert rig.journal.messages("start") == [started(rig)]
 
 
 def test_a_callee_channel_whose_call_is_over_never_starts_a_call(tmp_path: Path) -> None:
@@ -851,4 +857,4 @@ def test_a_callee_channel_whose_call_is_over_never_starts_a_call(tmp_path: Path)
     rig.answer_all()
     rig.event("StasisStart", channel="c1-dial-1", args=["flowrunner-dial", "c1"])
     assert rig.runtime.calls == {}
-    assert rig.journal.messages("start") == ["entered channel-state (caller -, extension -)"]
+    assert rig.journal.messages("start") == [started(rig)]
