@@ -171,3 +171,14 @@ def test_a_call_on_an_older_flow_version_is_carried_on_with_that_version(tmp_pat
     kept, problems = kept_calls(keeper.calls, {"channel-state": newer}, keeper.flows.get)
     assert problems == []
     assert kept["c1"].compiled.flow.version == compiled.flow.version != newer.flow.version
+
+
+def test_after_a_reconnect_a_call_asks_what_it_missed_while_the_link_was_down(
+    tmp_path: Path,
+) -> None:
+    runner, _, _ = first_runner(tmp_path)
+    runner.reply(204)
+    runner.reply(201)  # the greeting plays; the link drops, and it finishes meanwhile
+    runner.post(Reconcile("channel-state", frozenset({"c1"})))
+    assert runner.reply(404) == "GET playbacks/c1-play-1"
+    assert runner.state == "menu"
