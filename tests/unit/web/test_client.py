@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -92,6 +93,14 @@ def _drip(handler: Handler) -> None:
         time.sleep(0.1)
 
 
+def _drip_head(handler: Handler) -> None:
+    # The status line and headers a byte at a time, each far within the read timeout: only the
+    # deadline on the whole exchange ends it (it used to take the 2 s the drip lasts).
+    for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}":
+        handler.wfile.write(bytes([byte]))
+        time.sleep(0.05)
+
+
 def _big_undeclared(handler: Handler) -> None:
     handler.send_response(200)  # HTTP/1.0 without Content-Length: the body ends at close
     handler.end_headers()
@@ -116,6 +125,7 @@ ROUTES: dict[str, Callable[[Handler], None]] = {
     "/slow": _slow,
     "/stall": _stall,
     "/drip": _drip,
+    "/drip-head": _drip_head,
     "/moved": _moved,
 }
 
@@ -183,6 +193,7 @@ FAILURES = [
     ("/slow", "timed out"),  # no headers in time
     ("/stall", "timed out"),  # headers, then the body stops
     ("/drip", "timed out"),  # each read in time, the whole exchange not
+    ("/drip-head", "timed out"),  # the same, byte by byte, in the headers
     ("/big", f"reply larger than {MAX_BYTES} bytes"),  # refused on Content-Length
     ("/big-undeclared", f"reply larger than {MAX_BYTES} bytes"),  # counted while reading
     ("refused", "connection failed"),
@@ -278,3 +289,14 @@ def _wait_until(condition: Callable[[], bool]) -> None:
     while not condition():
         assert time.monotonic() < deadline
         time.sleep(0.005)
+
+
+def test_no_credentials_from_a_netrc_file_are_sent(
+    server: Server, client: RequestsWebClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login admin password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert client.call(WebRequest("GET", server.url("/caller?number=100"))).status == 200
+    assert "Authorization" not in server.seen[-1].headers
