@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 from . import __version__
 from .commands.validate import report
@@ -70,8 +71,10 @@ def _serve(
     p.add_argument("flows", nargs="+", metavar="FLOW", help="flow files or directories")
     p.add_argument(
         "--ari-url",
+        type=ari_url,  # also checks the default, so FLOWRUNNER_ARI_URL too
         default=environ.get("FLOWRUNNER_ARI_URL", "http://localhost:8088"),
-        help="Asterisk HTTP base URL (env FLOWRUNNER_ARI_URL; default %(default)s)",
+        help="Asterisk HTTP base URL, http(s)://host[:port][/path] "
+        "(env FLOWRUNNER_ARI_URL; default %(default)s)",
     )
     p.add_argument(
         "--ari-user",
@@ -97,6 +100,45 @@ def _serve(
         help="text (default) or json, one object per line",
     )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
+
+
+def ari_url(text: str) -> str:
+    """--ari-url, checked at parsing: a URL that can never work is a usage error (exit 2),
+    not a traceback nor a connection retried forever."""
+    problem = _url_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(
+            f"{_without_password(text)!r} is not an http(s)://host[:port][/path] URL: {problem}"
+        )
+    return text
+
+
+def _url_problem(text: str) -> str:
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises on a port that is not a number in range
+    except ValueError as error:  # e.g. "Invalid IPv6 URL"
+        return str(error)[:1].lower() + str(error)[1:]
+    if parts.scheme not in ("http", "https"):
+        return f"the scheme is {parts.scheme or 'missing'}, not http or https"
+    if not parts.hostname:
+        return "it names no host"
+    if any(c.isspace() or ord(c) < 32 for c in text):
+        return "it contains a space or a control character"
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        return "it has a query or a fragment"
+    if port == 0:
+        return "port 0"
+    return ""
+
+
+def _without_password(text: str) -> str:
+    """The URL for an error message: whatever precedes an @ may be user:password."""
+    head, at, host = text.rpartition("@")
+    if not at:
+        return text
+    scheme, separator, _ = head.partition("://")
+    return f"{scheme}{separator}***@{host}" if separator else f"***@{host}"
 
 
 def _test(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,12 +1,15 @@
 """ARI REST over HTTP (any Asterisk 18+): a keep-alive session and a small, fixed worker pool.
 
 The pool bounds the number of HTTP connections (Asterisk refuses past 100 sessions by default),
-so a burst of calls queues here instead of failing there.
+so a burst of calls queues here instead of failing there. Every `submit` calls its `done` exactly
+once, whatever happens: a request that cannot even be written (a lone surrogate in a parameter)
+is answered with why, never left waiting forever.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,6 +17,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..ports import Done, Request, Response
+
+log = logging.getLogger("flowrunner.ari")
 
 WORKERS = 4
 TIMEOUT = 10.0
@@ -32,10 +37,21 @@ class HttpTransport:
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="ari-http")
 
     def submit(self, request: Request, done: Done) -> None:
-        self.pool.submit(lambda: done(self.call(request)))
+        try:
+            self.pool.submit(self._send, request, done)
+        except RuntimeError:  # the pool is shut down: the session is closing
+            done(Response(0, error="transport closed"))
+
+    def _send(self, request: Request, done: Done) -> None:
+        response = self.call(request)
+        try:
+            done(response)
+        except Exception:  # the future would keep it silently
+            log.exception("the reply to %s %s could not be handled", request.method, request.path)
 
     def call(self, request: Request) -> Response:
-        """Send one request and wait for its answer (from a worker, or at start-up)."""
+        """Send one request and wait for its answer (from a worker, or at start-up); never
+        raises."""
         try:
             reply = self.session.request(
                 request.method,
@@ -44,9 +60,12 @@ class HttpTransport:
                 json=request.body,
                 timeout=TIMEOUT,
             )
+            return response_from(reply.status_code, reply.text)
         except requests.RequestException as error:
             return Response(0, error=_reason(error))
-        return response_from(reply.status_code, reply.text)
+        except Exception as error:  # not a network failure: the request cannot be written
+            log.debug("%s %s not sent", request.method, request.path, exc_info=True)
+            return Response(0, error=f"cannot send: {type(error).__name__}")
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -59,7 +78,7 @@ def response_from(status: int, text: str) -> Response:
     if text:
         try:
             body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
             body = text
     error = body.get("message", "") if isinstance(body, dict) and status >= 400 else ""
     return Response(status, body, str(error))

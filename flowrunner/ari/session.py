@@ -1,48 +1,59 @@
-"""The ARI events WebSocket: connect, read, keep alive, reconnect forever; and REST over it.
+"""The ARI events WebSocket: connect, read, keep alive, reconnect forever.
 
 `AriSession.serve` is the live loop, on one thread: it waits for the socket, a wake-up (an HTTP
 reply, a stop) or the engine's next timer, whichever comes first; then it hands what arrived to
 the engine and runs the engine's due timers. One thread, so no per-message hand-off between a
 reader and the engine (measured: the two threads contending for the GIL cost more CPU than the
-engine itself). After every (re)connect the session picks the REST transport (REST over this
-WebSocket on Asterisk 22, else HTTP) and tells the engine which channels are still in each app,
-so calls that vanished meanwhile can be ended.
+engine itself). After every (re)connect the session probes REST over the WebSocket (Asterisk
+22; HTTP meanwhile, and on older ones) and tells the engine which channels are still in each
+app, so calls that vanished meanwhile can be ended.
+
+Nothing Asterisk sends can stop the loop or take the runner down: frames are read without
+waiting (`frames.py`), each message is parsed and delivered in its own guard, and a malformed one
+is skipped and counted (`throttle.py`), never a reason to reconnect. Only a broken stream (not
+RFC 6455, a message over `frames.MAX_MESSAGE`, the end of it) or a dead link reconnects, and
+the requests it had in flight then go over HTTP where they can (`rest.py`).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import itertools
 import json
 import logging
 import os
 import random
 import selectors
-import ssl
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import websocket
 
-from ..ports import Done, Request, Response
-from .http import HttpTransport, response_from
+from ..ports import Request
+from .frames import CLOSE, PING, TEXT, Closed, FrameReader, ProtocolError, receive
+from .http import HttpTransport
+from .rest import SwitchingTransport, reply_of
+from .throttle import Throttle
 
 log = logging.getLogger("flowrunner.ari")
 
-PING_EVERY = 10.0  # seconds of silence before we ping
-PONG_WITHIN = 10.0  # seconds we then wait for any frame before calling the link dead
+PING_EVERY = 10.0  # seconds without a whole frame before we ping
+PONG_WITHIN = 10.0  # seconds we then wait for any whole frame before calling the link dead
 REQUEST_TIMEOUT = 10.0
-PROBE_TIMEOUT = 2.0
 TICK = 1.0  # seconds between two checks of the request timeouts and the keepalive
 BACKOFF_FIRST, BACKOFF_CAP = 0.5, 30.0
+CONNECT_TIMEOUT = 15.0  # seconds for the WebSocket handshake (each read: 5 s)
+STABLE_AFTER = 10.0  # seconds a link must have lasted for the backoff to start over
+PROBE = "probe"  # the request id of the REST-over-WebSocket probe
 
 ChannelsInApp = Callable[[str, frozenset[str]], None]
 Connect = Callable[["AriConfig"], websocket.WebSocket]
+LINK_ERRORS = (websocket.WebSocketException, OSError, ValueError, ProtocolError, Closed)
 
 
 class Engine(Protocol):
@@ -56,7 +67,7 @@ class Engine(Protocol):
 
 @dataclass(frozen=True)
 class AriConfig:
-    url: str  # e.g. http://localhost:8088
+    url: str  # http(s)://host[:port][/path], e.g. http://localhost:8088
     user: str
     password: str
     apps: tuple[str, ...]
@@ -66,8 +77,9 @@ class AriConfig:
     def events_url(self) -> str:
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
+        path = parts.path.rstrip("/") + "/ari/events"  # under the same prefix as HTTP's /ari/
         query = "app=" + ",".join(quote(app) for app in self.apps) + "&subscribeAll=false"
-        return urlunsplit((scheme, _host(parts.netloc), "/ari/events", query, ""))
+        return urlunsplit((scheme, _host(parts.netloc), path, query, ""))
 
     @property
     def safe_url(self) -> str:
@@ -87,87 +99,6 @@ def backoff(attempt: int, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-class WebSocketRest:
-    """REST requests sent as `RESTRequest` messages on the events WebSocket (Asterisk 22+)."""
-
-    name = "websocket"
-
-    def __init__(self) -> None:
-        self._ws: websocket.WebSocket | None = None
-        self._pending: dict[str, tuple[Done, float]] = {}
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def attach(self, ws: websocket.WebSocket | None) -> None:
-        self._ws = ws
-        if ws is None:
-            self.fail_pending(float("inf"), "connection lost")
-
-    def submit(self, request: Request, done: Done) -> None:
-        request_id = str(next(self._ids))
-        message = {
-            "type": "RESTRequest",
-            "transaction_id": request_id,
-            "request_id": request_id,
-            "method": request.method,
-            "uri": request.uri,
-        }
-        if request.body is not None:
-            message["content_type"] = "application/json"
-            message["message_body"] = json.dumps(request.body)
-        with self._lock:
-            self._pending[request_id] = (done, time.monotonic())
-        try:
-            if self._ws is None:
-                raise websocket.WebSocketConnectionClosedException("not connected")
-            self._ws.send(json.dumps(message))
-        except (websocket.WebSocketException, OSError) as error:
-            failed = Response(0, error=str(error) or "send failed")
-            self._take(request_id, lambda done: done(failed))
-
-    def on_response(self, message: dict[str, Any]) -> None:
-        response = response_from(
-            int(message.get("status_code", 0)), message.get("message_body", "")
-        )
-        self._take(str(message.get("request_id", "")), lambda done: done(response))
-
-    def fail_pending(self, sent_before: float, reason: str) -> None:
-        """Answer `reason` to every request sent before `sent_before` (monotonic seconds)."""
-        with self._lock:
-            ids = [rid for rid, (_, sent) in self._pending.items() if sent < sent_before]
-        for rid in ids:
-            self._take(rid, lambda done: done(Response(0, error=reason)))
-
-    def _take(self, request_id: str, then: Callable[[Done], None]) -> None:
-        with self._lock:
-            entry = self._pending.pop(request_id, None)
-        if entry is not None:
-            then(entry[0])
-
-
-class SwitchingTransport:
-    """The transport the engine sees: REST over the WebSocket when the server has it, else HTTP.
-    HTTP replies arrive on worker threads: `wake` then rouses the live loop to process them."""
-
-    def __init__(self, rest: WebSocketRest, http: HttpTransport, wake: Callable[[], None]) -> None:
-        self.rest, self.http, self.wake = rest, http, wake
-        self.use_websocket = False
-
-    @property
-    def name(self) -> str:
-        return self.rest.name if self.use_websocket else self.http.name
-
-    def submit(self, request: Request, done: Done) -> None:
-        if self.use_websocket:
-            self.rest.submit(request, done)
-        else:
-            self.http.submit(request, lambda response: self._done_then_wake(done, response))
-
-    def _done_then_wake(self, done: Done, response: Response) -> None:
-        done(response)
-        self.wake()
-
-
 class AriSession:
     def __init__(
         self,
@@ -180,17 +111,25 @@ class AriSession:
         self.config = config
         self._open = connect or create_connection
         self.http = http or HttpTransport(config.safe_url, config.user, config.password)
-        self.rest = WebSocketRest()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
-        self.transport = SwitchingTransport(self.rest, self.http, self.wake)
+        # Workers may still call wake() while close() runs (and a signal handler may, on the
+        # thread that runs close): the lock keeps them off a closed, perhaps reused, descriptor.
+        self._wake_lock = threading.RLock()
+        self._closed = False
+        self.transport = SwitchingTransport(self.http, self.wake)
+        self.rest = self.transport.rest
+        self.skipped = Throttle(log)
+        self._replaced: set[str] = set()  # apps another client took over on this connection
         self.stopping = threading.Event()
 
     def wake(self) -> None:
         """Rouse the live loop from any thread (or a signal handler)."""
-        with contextlib.suppress(BlockingIOError):  # a full pipe: the loop will wake anyway
-            os.write(self._wake_write, b"!")
+        with self._wake_lock:
+            if not self._closed:
+                with contextlib.suppress(BlockingIOError):  # a full pipe: the loop wakes anyway
+                    os.write(self._wake_write, b"!")
 
     def stop(self) -> None:
         """Ask `serve` to return; safe from a signal handler."""
@@ -199,8 +138,10 @@ class AriSession:
 
     def close(self) -> None:
         self.http.close()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        with self._wake_lock:
+            self._closed = True
+            os.close(self._wake_read)
+            os.close(self._wake_write)
 
     # -- the live loop -----------------------------------------------------------------------
 
@@ -210,23 +151,34 @@ class AriSession:
         has in each app."""
         attempt = 0
         while not self.stopping.is_set():
-            ws = None
+            ws, opened = None, float("inf")
             try:
-                ws = self._open(self.config)
-                attempt = 0
-                self._on_connected(ws, engine, channels_in_app)
+                ws = self._connect(engine)
+                opened = time.monotonic()
+                self._on_connected(ws, channels_in_app)
                 self._read(ws, engine)
-            except (websocket.WebSocketException, OSError, ValueError) as error:
+            except LINK_ERRORS as error:
                 if not self.stopping.is_set():
                     log.warning("ARI at %s: %s", self.config.safe_url, _describe(error))
             finally:
                 self._disconnect(ws)
+            if time.monotonic() - opened >= STABLE_AFTER:
+                attempt = 0  # not on open: a server that accepts and drops must not storm
             if not self.stopping.is_set():
                 delay = backoff(attempt)
                 attempt += 1
                 log.info("reconnecting to ARI in %.1fs (attempt %d)", delay, attempt)
                 with self._selector(None) as selector:
                     self._wait(engine, selector, time.monotonic() + delay)
+
+    def _connect(self, engine: Engine) -> websocket.WebSocket:
+        """Open the events WebSocket on a helper thread while the loop runs the engine: the
+        handshake reads with blocking calls, and a server that answers it a byte at a time (or
+        never) would hold every timer. Given up after CONNECT_TIMEOUT."""
+        opening = _Opening(self._open, self.config, self.wake)
+        with self._selector(None) as selector:
+            self._wait(engine, selector, time.monotonic() + CONNECT_TIMEOUT, opening.done)
+        return opening.result()
 
     def _selector(self, ws: websocket.WebSocket | None) -> selectors.BaseSelector:
         """What the loop waits on: the wake-up pipe, and the ARI socket when connected."""
@@ -236,10 +188,16 @@ class AriSession:
             selector.register(ws.sock, selectors.EVENT_READ)
         return selector
 
-    def _wait(self, engine: Engine, selector: selectors.BaseSelector, until: float) -> bool:
-        """Wait for the socket (True when it is readable), a wake-up, the engine's next timer
-        or `until`; run what became due on the way."""
-        while not self.stopping.is_set():
+    def _wait(
+        self,
+        engine: Engine,
+        selector: selectors.BaseSelector,
+        until: float,
+        done: threading.Event | None = None,
+    ) -> bool:
+        """Wait for the socket (True when it is readable), `done` (set, then a wake-up), the
+        engine's next timer or `until`; run what became due on the way."""
+        while not self.stopping.is_set() and not (done is not None and done.is_set()):
             engine.drain()
             engine.fire_due_timers()
             engine.drain()
@@ -255,73 +213,50 @@ class AriSession:
                     return True
         return False
 
-    def _on_connected(
-        self, ws: websocket.WebSocket, engine: Engine, channels_in_app: ChannelsInApp
-    ) -> None:
-        early = self._choose_transport(ws)
+    def _on_connected(self, ws: websocket.WebSocket, channels_in_app: ChannelsInApp) -> None:
+        mode = self.config.transport
+        self.transport.use_websocket = mode == "websocket"
         self.rest.attach(ws)
+        self._replaced.clear()
+        if mode == "auto":  # its answer comes with the events, and switches the transport
+            ws.send(json.dumps(_rest_request(PROBE, "GET", "asterisk/ping")))
         log.info(
             "connected to ARI at %s for app %s; REST over %s",
             self.config.safe_url,
             ", ".join(self.config.apps),
-            self.transport.name,
+            self.transport.name if mode != "auto" else "http until Asterisk answers the probe",
         )
         for app in self.config.apps:
             self._list_channels(app, channels_in_app)
-        for event in early:
-            self._deliver(event, engine)
-
-    def _choose_transport(self, ws: websocket.WebSocket) -> list[dict[str, Any]]:
-        """Probe REST over the WebSocket; return the events that arrived meanwhile."""
-        mode = self.config.transport
-        self.transport.use_websocket = mode == "websocket"
-        if mode != "auto":
-            return []
-        ws.send(
-            json.dumps(
-                {
-                    "type": "RESTRequest",
-                    "transaction_id": "probe",
-                    "request_id": "probe",
-                    "method": "GET",
-                    "uri": "asterisk/ping",
-                }
-            )
-        )
-        early, deadline = [], time.monotonic() + PROBE_TIMEOUT
-        while time.monotonic() < deadline:
-            ws.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                message = json.loads(ws.recv())
-            except websocket.WebSocketTimeoutException:
-                break
-            if message.get("type") == "RESTResponse" and message.get("request_id") == "probe":
-                self.transport.use_websocket = int(message.get("status_code", 0)) == 200
-                break
-            early.append(message)
-        return early
 
     def _list_channels(self, app: str, channels_in_app: ChannelsInApp) -> None:
         reply = self.http.call(Request("GET", f"applications/{quote(app)}"))
-        if reply.ok and isinstance(reply.body, dict):
-            channels_in_app(app, frozenset(reply.body.get("channel_ids", [])))
+        ids = reply.body.get("channel_ids") if isinstance(reply.body, dict) else None
+        if reply.ok and isinstance(ids, list) and all(isinstance(i, str) for i in ids):
+            channels_in_app(app, frozenset(ids))
         else:
-            log.warning("could not list the channels of app %s: %s", app, reply.describe())
+            why = reply.describe() if not reply.ok else "the reply has no list of channel ids"
+            log.warning("could not list the channels of app %s: %s", app, why)
 
     def _read(self, ws: websocket.WebSocket, engine: Engine) -> None:
-        """Read frames as they come, between the engine's timers; keep the link alive."""
-        ws.settimeout(5.0)  # only guards a frame that arrives in pieces
+        """Read frames as they come, between the engine's timers; keep the link alive. Only a
+        whole frame counts as a sign of life: a frame dripped forever ends as a dead link."""
+        reader = FrameReader()
         last_heard, pinged = time.monotonic(), False
         next_check = last_heard + TICK  # every TICK, busy link or not: request timeouts
         with self._selector(ws) as selector:
             while not self.stopping.is_set():
-                if self._wait(engine, selector, next_check):
+                if self._wait(engine, selector, next_check) and self._read_frames(
+                    ws, reader, engine
+                ):
                     last_heard, pinged = time.monotonic(), False
-                    self._read_frames(ws, engine)
+                if self.rest.send_error is not None:
+                    raise self.rest.send_error
                 now = time.monotonic()
                 if now < next_check:
                     continue
                 next_check = now + TICK
+                self.skipped.flush()
                 self.rest.fail_pending(now - REQUEST_TIMEOUT, "timed out")
                 if now - last_heard > PING_EVERY + PONG_WITHIN:
                     raise websocket.WebSocketTimeoutException("no answer to keepalive ping")
@@ -329,33 +264,107 @@ class AriSession:
                     ws.ping()
                     pinged = True
 
-    def _read_frames(self, ws: websocket.WebSocket, engine: Engine) -> None:
-        """Read one frame, and those TLS has already decrypted (select cannot see them)."""
-        while True:
-            opcode, data = ws.recv_data(control_frame=True)
-            if opcode == websocket.ABNF.OPCODE_CLOSE:
-                raise websocket.WebSocketConnectionClosedException("closed by Asterisk")
-            if opcode == websocket.ABNF.OPCODE_TEXT:
-                self._deliver(json.loads(data), engine)
-            if not (isinstance(ws.sock, ssl.SSLSocket) and ws.sock.pending()):
-                return
+    def _read_frames(self, ws: websocket.WebSocket, reader: FrameReader, engine: Engine) -> bool:
+        """Take what the socket has, and deliver each message it completes; True if any."""
+        reader.feed(receive(cast(socket.socket, ws.sock)))  # readable, so open
+        heard, ping = False, None
+        for opcode, data in reader.messages():
+            heard = True
+            if opcode == TEXT:
+                self._deliver(data, engine)
+            elif opcode == PING:
+                ping = data
+            elif opcode == CLOSE:
+                raise Closed(f"closed by Asterisk{_close_reason(data)}")
+        if ping is not None:  # one pong for a burst of pings: RFC 6455 5.5.3 allows it
+            ws.pong(ping)
+        return heard
 
-    def _deliver(self, message: dict[str, Any], engine: Engine) -> None:
+    def _deliver(self, data: bytes, engine: Engine) -> None:
+        """Hand one text message on, in its own guard: a REST reply to its request, anything
+        else to the engine (which reads events defensively). What cannot be read is skipped."""
+        try:
+            message = json.loads(data)
+        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+            self.skipped.warn("not JSON", f"{type(error).__name__}: {error}"[:200])
+            return
+        if not isinstance(message, dict):
+            self.skipped.warn("not a JSON object", type(message).__name__)
+            return
+        try:
+            self._dispatch(message, engine)
+        except Exception as error:  # a bug of ours: it must cost this message only
+            self.skipped.warn("a message flowrunner failed on", f"{type(error).__name__}")
+            log.debug("failed on an ARI message", exc_info=True)
+
+    def _dispatch(self, message: dict[str, Any], engine: Engine) -> None:
         kind = message.get("type")
         if kind == "RESTResponse":
-            self.rest.on_response(message)
+            self._on_rest_response(message)
         elif kind == "ApplicationReplaced":
-            log.error(
-                "another client took over app %s: no more events for it here",
-                message.get("application"),
-            )
+            self._on_replaced(message.get("application"))
         else:
             engine.post(message)
 
+    def _on_replaced(self, app: object) -> None:
+        """Logged once per app and connection: Asterisk sends it once, a flood is hostile."""
+        if app not in self.config.apps:
+            self.skipped.warn("an ApplicationReplaced for an app not served here", str(app)[:100])
+        elif app not in self._replaced:
+            self._replaced.add(str(app))
+            log.error("another client took over app %s: no more events for it here", app)
+
+    def _on_rest_response(self, message: dict[str, Any]) -> None:
+        response, problem = reply_of(message)
+        request_id = message.get("request_id")
+        if problem:
+            self.skipped.warn(problem, f"request {str(request_id)[:20]}")
+        if request_id != PROBE:
+            self.rest.on_response(str(request_id), response)
+        elif self.config.transport == "auto":
+            self.transport.use_websocket = response.status == 200
+            log.info("REST over %s", self.transport.name)
+
     def _disconnect(self, ws: websocket.WebSocket | None) -> None:
-        self.rest.attach(None)
+        self.transport.use_websocket = False
+        self.rest.detach()  # what was in flight: sent again over HTTP, or failed
         if ws is not None:
-            ws.close()
+            _close(ws)
+
+
+class _Opening:
+    """One WebSocket being opened on its own thread; `done` is set (and `wake` called) when it
+    is open or has failed. Given up, it closes its socket if one still comes."""
+
+    def __init__(self, open_: Connect, config: AriConfig, wake: Callable[[], None]) -> None:
+        self.done = threading.Event()
+        self._open, self._config, self._wake = open_, config, wake
+        self._outcome: websocket.WebSocket | Exception | None = None
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="ari-connect", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            outcome: websocket.WebSocket | Exception = self._open(self._config)
+        except Exception as error:
+            outcome = error
+        with self._lock:
+            given_up = self._outcome is not None
+            self._outcome = outcome
+        if given_up and not isinstance(outcome, Exception):
+            _close(outcome)
+        self.done.set()
+        self._wake()
+
+    def result(self) -> websocket.WebSocket:
+        """The open WebSocket; else its error, or TimeoutError if it is not open yet."""
+        with self._lock:
+            if self._outcome is None:
+                self._outcome = TimeoutError(f"no WebSocket handshake in {CONNECT_TIMEOUT:.0f}s")
+            outcome = self._outcome
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
 
 def create_connection(config: AriConfig) -> websocket.WebSocket:
@@ -364,12 +373,41 @@ def create_connection(config: AriConfig) -> websocket.WebSocket:
     ws: websocket.WebSocket = websocket.create_connection(
         config.events_url,
         header=[f"Authorization: Basic {token}"],
-        timeout=5,
+        timeout=5,  # for the handshake, then for each send
         skip_utf8_validation=True,  # the JSON decoder still rejects invalid text
         enable_multithread=True,
         suppress_origin=True,  # else Asterisk logs an Origin mismatch on every connect
     )
     return ws
+
+
+def _close(ws: websocket.WebSocket) -> None:
+    """Say goodbye without waiting: websocket-client's close() would wait 3 s for an answer,
+    and its send for room in a full socket buffer."""
+    sock = ws.sock
+    if sock is not None:
+        sock.settimeout(0.0)
+    ws.close(timeout=0)  # sends a close frame if it fits
+    if sock is not None:
+        sock.close()  # close() does nothing to a link it already thinks down
+
+
+def _rest_request(request_id: str, method: str, uri: str) -> dict[str, str]:
+    return {
+        "type": "RESTRequest",
+        "transaction_id": request_id,
+        "request_id": request_id,
+        "method": method,
+        "uri": uri,
+    }
+
+
+def _close_reason(payload: bytes) -> str:
+    if len(payload) < 2:
+        return ""
+    code = int.from_bytes(payload[:2], "big")
+    reason = payload[2:].decode("utf-8", "replace")[:80]
+    return f" ({code}: {reason})" if reason else f" ({code})"
 
 
 def _empty(fd: int) -> None:

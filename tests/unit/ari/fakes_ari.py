@@ -1,7 +1,7 @@
 """Fakes to drive the real ARI live loop (`AriSession.serve`) without a network or Asterisk.
 
-- `FakeWebSocket`: the events WebSocket. Its `sock` is one end of a socketpair, so the loop's
-  selector sees it readable exactly when a frame is queued (one byte written per frame).
+- `FakeWebSocket`: the events WebSocket. Its `sock` is one end of a socketpair, and the test
+  writes real RFC 6455 server frames into the other end, which the loop reads as from Asterisk.
 - `FakeConnector`: the `connect` of `AriSession`, handing out scripted sockets or errors; when
   the script is used up it stops the session.
 - `FakeHttp`: the real `HttpTransport` (worker pool, `submit`) with `call` answered here.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -25,20 +26,28 @@ from urllib.parse import unquote
 import pytest
 import websocket
 
+from flowrunner.ari.frames import CLOSE, TEXT
 from flowrunner.ari.http import HttpTransport
 from flowrunner.ari.session import AriConfig, AriSession
 from flowrunner.ports import Request, Response
 
-ABNF = websocket.ABNF
-TEXT, CLOSE, PONG = ABNF.OPCODE_TEXT, ABNF.OPCODE_CLOSE, ABNF.OPCODE_PONG
 SERVE_WITHIN = 5.0  # seconds: a test whose loop runs longer than this has failed
 
-Frame = tuple[int, bytes] | Exception
 Timeline = list[tuple[Any, ...]]
 
 
+def server_frame(opcode: int, payload: bytes = b"", fin: bool = True) -> bytes:
+    """One RFC 6455 frame as a server writes it (unmasked)."""
+    first = (0x80 if fin else 0) | opcode
+    if len(payload) < 126:
+        return struct.pack("!BB", first, len(payload)) + payload
+    if len(payload) < 2**16:
+        return struct.pack("!BBH", first, 126, len(payload)) + payload
+    return struct.pack("!BBQ", first, 127, len(payload)) + payload
+
+
 class FakeWebSocket:
-    """What the loop uses of `websocket.WebSocket`, with frames the test queues."""
+    """What the loop uses of `websocket.WebSocket`; what "Asterisk" sends, the test writes."""
 
     def __init__(
         self,
@@ -47,26 +56,24 @@ class FakeWebSocket:
     ) -> None:
         self.sock: socket.socket | None
         self.sock, self._peer = socket.socketpair()
-        self._frames: deque[Frame] = deque()
-        self._ready = threading.Condition()
+        self._own = self.sock
+        self.sock.settimeout(5.0)  # as websocket-client leaves it: the loop must not wait on it
         self.on_send, self.on_ping = on_send, on_ping
         self.sent: list[dict[str, Any]] = []
         self.pings = 0
-        self.timeout: float | None = None
+        self.pongs: list[bytes] = []
         self.closed = False
 
     # -- what the test does ---------------------------------------------------------------
 
-    def feed(self, frame: Frame) -> None:
-        with self._ready:
-            self._frames.append(frame)
-            self._peer.send(b"!")  # the loop's selector now sees the socket readable
-            self._ready.notify_all()
+    def feed(self, frame: bytes | tuple[int, bytes]) -> None:
+        """Raw bytes, or (opcode, payload) as one whole frame."""
+        self._peer.sendall(frame if isinstance(frame, bytes) else server_frame(*frame))
 
-    def feed_event(self, message: dict[str, Any]) -> None:
+    def feed_event(self, message: Any) -> None:
         self.feed((TEXT, json.dumps(message).encode()))
 
-    def feed_rest_response(self, request_id: str, status: int, body: str = "") -> None:
+    def feed_rest_response(self, request_id: str, status: Any, body: Any = "") -> None:
         self.feed_event(
             {
                 "type": "RESTResponse",
@@ -82,14 +89,15 @@ class FakeWebSocket:
     def feed_close(self) -> None:
         self.feed((CLOSE, b"\x03\xe8"))
 
+    def hang_up(self) -> None:
+        """End the stream, as a server that closes its socket."""
+        self._peer.shutdown(socket.SHUT_WR)
+
     def requests(self) -> list[dict[str, Any]]:
         """The RESTRequest messages sent, without the transport probe."""
         return [m for m in self.sent if m.get("request_id") != "probe"]
 
     # -- what websocket.WebSocket does ------------------------------------------------------
-
-    def settimeout(self, timeout: float | None) -> None:
-        self.timeout = timeout
 
     def send(self, text: str) -> None:
         if self.closed:
@@ -104,36 +112,17 @@ class FakeWebSocket:
         if self.on_ping is not None:
             self.on_ping(self)
 
-    def recv(self) -> str:
-        """A text frame's data ("" for other frames); waits up to the timeout, as the real one."""
-        opcode, data = self._next(self.timeout)
-        return data.decode() if opcode == TEXT else ""
+    def pong(self, payload: bytes) -> None:
+        self.pongs.append(payload)
 
-    def recv_data(self, control_frame: bool = False) -> tuple[int, bytes]:
-        assert control_frame, "the loop must see pongs and close frames"
-        # The loop only reads when the selector said readable: a frame must be waiting.
-        return self._next(0.0)
-
-    def close(self) -> None:
+    def close(self, timeout: float = 3.0) -> None:
+        assert timeout == 0, "closing must not wait for the server"
         self.closed = True
-        self.shut()
+        self.sock = None  # as websocket-client does; the session closes the socket itself
 
     def shut(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None  # as websocket-client does
+        self._own.close()
         self._peer.close()
-
-    def _next(self, timeout: float | None) -> tuple[int, bytes]:
-        with self._ready:
-            if not self._ready.wait_for(lambda: self._frames, timeout):
-                raise websocket.WebSocketTimeoutException("Connection timed out")
-            frame = self._frames.popleft()
-            assert self.sock is not None
-            assert self.sock.recv(1) == b"!"
-        if isinstance(frame, Exception):
-            raise frame
-        return frame
 
 
 def answer_probe(

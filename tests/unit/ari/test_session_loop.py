@@ -7,6 +7,8 @@ each test takes milliseconds, and the tests assert what happened, never how long
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import logging
 import threading
 import time
@@ -17,8 +19,6 @@ from typing import Any
 import pytest
 import websocket
 from fakes_ari import (
-    PONG,
-    TEXT,
     FakeConnector,
     FakeEngine,
     FakeHttp,
@@ -27,9 +27,11 @@ from fakes_ari import (
     answer_probe,
     listing,
     make_rig,
+    server_frame,
 )
 
 from flowrunner.ari import session as session_module
+from flowrunner.ari.frames import BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT
 from flowrunner.ari.session import AriConfig, AriSession
 from flowrunner.ports import Request, Response
 
@@ -84,6 +86,14 @@ def stop_after_posts(rig: Rig, count: int) -> None:
     rig.engine.on_post = on_post
 
 
+def stop_after_replies(rig: Rig, count: int) -> None:
+    def on_reply(response: Response) -> None:
+        if len(rig.engine.replies) >= count:
+            rig.session.stop()
+
+    rig.engine.on_reply = on_reply
+
+
 def when_listed(rig: Rig, app: str, then: Callable[[], None]) -> None:
     """Run `then` (on the loop's thread) each time the channels of `app` have been listed."""
 
@@ -96,6 +106,33 @@ def when_listed(rig: Rig, app: str, then: Callable[[], None]) -> None:
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def submit(rig: Rig, request: Request) -> None:
+    rig.session.transport.submit(request, rig.engine.done)
+
+
+def record_transport_at_posts(rig: Rig) -> list[str]:
+    """The transport's name at each event posted (chained before any on_post set later)."""
+    names: list[str] = []
+    then = rig.engine.on_post
+
+    def on_post(message: object) -> None:
+        names.append(rig.session.transport.name)
+        if then is not None:
+            then(message)
+
+    rig.engine.on_post = on_post
+    return names
+
+
+def compose(*steps: Callable[[FakeWebSocket, dict[str, Any]], None] | None) -> Any:
+    def on_send(ws: FakeWebSocket, message: dict[str, Any]) -> None:
+        for step in steps:
+            if step is not None:
+                step(ws, message)
+
+    return on_send
 
 
 # -- connect -----------------------------------------------------------------------------------
@@ -146,6 +183,7 @@ def test_probe_answered_200_chooses_rest_over_the_websocket_and_redelivers_early
     rig = rigs(ws, channels={"a": [listing("1", "2")], "b c": [listing()]})
     when_listed(rig, "b c", lambda: ws.feed_event(event("3")))  # a live event, after those
     stop_after_posts(rig, 3)
+    names = record_transport_at_posts(rig)
     with caplog.at_level(logging.INFO, logger="flowrunner.ari"):
         rig.serve()
     assert ws.sent == [
@@ -157,8 +195,9 @@ def test_probe_answered_200_chooses_rest_over_the_websocket_and_redelivers_early
             "uri": "asterisk/ping",
         }
     ]
-    assert rig.transports == ["websocket", "websocket"]
-    assert rig.session.transport.name == "websocket"
+    # HTTP until the probe's answer, which came after events 1 and 2 and before 3.
+    assert rig.transports == ["http", "http"]
+    assert names == ["http", "http", "websocket"]
     # The listing first, then the events that came during the probe, in order, then the rest.
     assert rig.timeline == [
         ("channels", "a", frozenset({"1", "2"})),
@@ -167,10 +206,11 @@ def test_probe_answered_200_chooses_rest_over_the_websocket_and_redelivers_early
         ("post", event("2")),
         ("post", event("3")),
     ]
-    assert "connected to ARI at http://pbx.example:8088 for app a, b c; REST over websocket" in (
-        caplog.text
-    )
-    assert ws.timeout == 5.0  # reading guards a frame that arrives in pieces
+    assert (
+        "connected to ARI at http://pbx.example:8088 for app a, b c; "
+        "REST over http until Asterisk answers the probe"
+    ) in caplog.text
+    assert "REST over websocket" in caplog.text
     assert ws.closed
 
 
@@ -186,24 +226,33 @@ def test_probe_answered_otherwise_chooses_http(rigs: MakeRig, status: int) -> No
     assert rig.engine.posted == [event("1"), event("2")]
 
 
-def test_probe_unanswered_in_time_chooses_http_and_its_late_answer_is_dropped(
-    rigs: MakeRig, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(session_module, "PROBE_TIMEOUT", 0.05)
+def test_requests_go_over_http_until_the_probe_is_answered(rigs: MakeRig) -> None:
+    """The probe no longer holds the loop (it waited up to 2 s, reading frames with blocking
+    calls): it is answered among the events, whenever Asterisk does, and HTTP serves meanwhile."""
     ws = FakeWebSocket(on_send=answer_probe(None, early=[event("1")]))
     rig = rigs(ws)
+    when_listed(rig, "b c", lambda: submit(rig, Request("POST", "channels/1/answer")))
 
-    def late() -> None:
-        ws.feed_rest_response("probe", 200)
-        ws.feed_event(event("2"))
+    def late_answer(message: object) -> None:
+        if message == event("1"):
+            ws.feed_rest_response("probe", 200)
+            ws.feed_event(event("2"))
+        else:
+            submit(rig, Request("POST", "channels/2/answer"))
 
-    when_listed(rig, "b c", late)
-    stop_after_posts(rig, 2)
+    rig.engine.on_post = late_answer
+    stop_after_replies(rig, 2)
+
+    def answer(ws: FakeWebSocket, message: dict[str, Any]) -> None:
+        if message.get("request_id") != "probe":
+            ws.feed_rest_response(message["request_id"], 204)
+
+    ws.on_send = compose(ws.on_send, answer)
     rig.serve()
-    assert rig.transports == ["http", "http"]
-    assert rig.session.transport.name == "http"  # the late answer switches nothing
-    assert rig.engine.posted == [event("1"), event("2")]  # nor is it posted
-    assert rig.engine.replies == []
+    assert [r.path for r in rig.http.calls if r.method == "POST"] == ["channels/1/answer"]
+    assert [m["uri"] for m in ws.requests()] == ["channels/2/answer"]
+    assert rig.engine.posted == [event("1"), event("2")]
+    assert sorted(r.status for r in rig.engine.replies) == [200, 204]
 
 
 @pytest.mark.parametrize("mode", ["websocket", "http"])
@@ -216,6 +265,79 @@ def test_a_chosen_transport_skips_the_probe(rigs: MakeRig, mode: str) -> None:
     assert ws.sent == []
     assert rig.transports == [mode, mode]
     assert rig.engine.posted == [event("1")]
+
+
+class SlowConnector(FakeConnector):
+    """Opens each socket only once `release` is set (as a server that drips its handshake)."""
+
+    def __init__(self, *script: FakeWebSocket | Exception) -> None:
+        super().__init__(script)
+        self.release = threading.Event()
+
+    def __call__(self, config: AriConfig) -> websocket.WebSocket:
+        self.release.wait(5.0)
+        return super().__call__(config)
+
+
+def slow_rig(connector: SlowConnector, config: AriConfig = HTTP_ONLY) -> Rig:
+    http, engine = FakeHttp(), FakeEngine([])
+    session = AriSession(config, connect=connector, http=http)
+    connector.session = session
+    return Rig(session, connector, http, engine, engine.timeline)
+
+
+def test_engine_timers_fire_while_the_handshake_is_slow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The handshake reads with blocking calls: on the loop's thread, a server answering it a
+    byte at a time held every timer (each read may take 5 s)."""
+    monkeypatch.setattr(session_module, "TICK", 60.0)
+    ws = FakeWebSocket()
+    connector = SlowConnector(ws)
+    rig = slow_rig(connector)
+    rig.engine.timer_at = time.monotonic() + 0.02
+    rig.engine.on_timer = connector.release.set  # the handshake ends after the timer fired
+    when_listed(rig, "b c", rig.session.stop)
+    try:
+        rig.serve()
+    finally:
+        rig.close()
+    assert len(rig.engine.fired) == 1
+    assert rig.engine.fired[0] < connector.connected_at[0]
+    assert ws.closed
+
+
+def test_a_handshake_that_never_ends_is_given_up_and_its_late_socket_closed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(session_module, "CONNECT_TIMEOUT", 0.05)
+    late = FakeWebSocket()
+    connector = SlowConnector(late)
+    rig = slow_rig(connector)
+
+    def release_once_given_up(attempt: int, rng: object = None) -> float:
+        connector.release.set()  # the first handshake ends now, too late
+        for _ in range(500):  # and has taken its socket before the second attempt starts
+            if connector.connected_at:
+                break
+            time.sleep(0.01)
+        return 0.0
+
+    monkeypatch.setattr(session_module, "backoff", release_once_given_up)
+    try:
+        rig.serve()  # the second attempt finds no Asterisk, and stops the session
+    finally:
+        rig.close()
+    assert warnings(caplog)[0] == (
+        "ARI at http://pbx.example:8088: TimeoutError: no WebSocket handshake in 0s"
+    )
+    assert len(rig.connector.configs) == 2
+    for _ in range(100):  # the first thread closes its socket as it ends
+        if late.closed:
+            break
+        time.sleep(0.01)
+    assert late.closed
+    assert rig.http.calls == []  # never used: no listing on it
 
 
 # -- REST over the WebSocket ------------------------------------------------------------------
@@ -300,18 +422,58 @@ def test_rest_request_times_out_even_while_events_keep_coming(
     assert len(rig.engine.posted) > 1
 
 
-def test_rest_requests_fail_with_connection_lost_when_the_link_closes(
+def test_requests_in_flight_when_the_link_drops_are_sent_again_over_http_if_they_may_run_twice(
     rigs: MakeRig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ws = FakeWebSocket(on_send=lambda ws, message: ws.feed_close())
-    rig = rigs(ws, config=WEBSOCKET_ONLY)
-    submit_when_listed(rig, Request("DELETE", "channels/1"))
+    """Regression: every request in flight failed "connection lost", so a hangup sent just
+    before a drop was lost and its channel left up. Now a hangup goes again over HTTP (a second
+    hangup is a 404), and a play, which must never run twice, still fails."""
+
+    def close_after_two(ws: FakeWebSocket, message: dict[str, Any]) -> None:
+        if len(ws.requests()) == 2:
+            ws.feed_close()
+
+    first = FakeWebSocket(on_send=close_after_two)
+    rig = rigs(first, FakeWebSocket(), config=WEBSOCKET_ONLY)
+
+    def in_flight() -> None:
+        if len(rig.connector.connected_at) == 1:
+            submit(rig, Request("DELETE", "channels/1"))
+            submit(rig, Request("POST", "channels/1/play", {"media": "sound:x"}))
+
+    when_listed(rig, "a", in_flight)
+    stop_after_replies(rig, 2)
+    rig.serve()
+    assert [(m["method"], m["uri"]) for m in first.requests()] == [
+        ("DELETE", "channels/1"),
+        ("POST", "channels/1/play?media=sound%3Ax"),
+    ]
+    assert [r for r in rig.http.calls if r.method != "GET"] == [Request("DELETE", "channels/1")]
+    assert sorted(rig.engine.replies, key=lambda r: r.status) == [
+        Response(0, error="connection lost"),
+        Response(200, {"answered": True}),
+    ]
+    assert first.closed
+    assert "Closed: closed by Asterisk (1000)" in warnings(caplog)[0]
+
+
+def test_a_request_whose_frame_cannot_be_sent_goes_over_http_and_the_link_is_reopened(
+    rigs: MakeRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failed send may have written part of a frame: the stream is broken, and Asterisk never
+    saw the request whole."""
+
+    def fail(ws: FakeWebSocket, message: dict[str, Any]) -> None:
+        raise websocket.WebSocketTimeoutException("timed out")
+
+    first = FakeWebSocket(on_send=fail)
+    rig = rigs(first, config=WEBSOCKET_ONLY)
+    when_listed(rig, "a", lambda: submit(rig, Request("POST", "channels/1/answer")))
     rig.serve()  # the reconnect finds no Asterisk, and stops the session
-    assert [m["method"] for m in ws.requests()] == ["DELETE"]
-    assert rig.engine.replies == [Response(0, error="connection lost")]
-    assert ws.closed
+    assert rig.engine.replies == [Response(200, {"answered": True})]
+    assert [r.path for r in rig.http.calls if r.method == "POST"] == ["channels/1/answer"]
     assert len(rig.connector.configs) == 2
-    assert "WebSocketConnectionClosedException: closed by Asterisk" in warnings(caplog)[0]
+    assert "WebSocketTimeoutException: timed out" in warnings(caplog)[0]
 
 
 def test_http_replies_wake_the_loop(rigs: MakeRig, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -342,7 +504,9 @@ def test_application_replaced_is_logged_and_not_posted(
     rig = rigs(ws, config=HTTP_ONLY)
 
     def events() -> None:
-        ws.feed_event({"type": "ApplicationReplaced", "application": "a"})
+        for _ in range(100):  # Asterisk sends it once: more are logged no more
+            ws.feed_event({"type": "ApplicationReplaced", "application": "a"})
+            ws.feed_event({"type": "ApplicationReplaced", "application": None})
         ws.feed_event(event("1"))
 
     when_listed(rig, "b c", events)
@@ -351,6 +515,9 @@ def test_application_replaced_is_logged_and_not_posted(
     assert rig.engine.posted == [event("1")]
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert errors == ["another client took over app a: no more events for it here"]
+    assert [w.split(";")[0] for w in warnings(caplog)] == [
+        "ignored an ARI message: an ApplicationReplaced for an app not served here (None)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -435,10 +602,12 @@ def test_a_link_silent_after_a_ping_is_declared_dead_and_reconnected(
 @pytest.mark.parametrize(
     ("end", "logged"),
     [
-        (lambda ws: ws.feed_close(), "WebSocketConnectionClosedException: closed by Asterisk"),
-        (lambda ws: ws.feed(ConnectionResetError(104, "reset")), "ConnectionResetError"),
-        (lambda ws: ws.feed(websocket.WebSocketTimeoutException()), "WebSocketTimeoutException"),
-        (lambda ws: ws.feed((TEXT, b"{not json")), "JSONDecodeError"),
+        (lambda ws: ws.feed_close(), "Closed: closed by Asterisk (1000)"),
+        (lambda ws: ws.feed((CLOSE, b"\x03\xe9bye")), "Closed: closed by Asterisk (1001: bye)"),
+        (lambda ws: ws.feed((CLOSE, b"")), "Closed: closed by Asterisk"),
+        (lambda ws: ws.hang_up(), "Closed: Asterisk closed the connection"),
+        (lambda ws: ws.feed(b"\x81\x85mask!hello"), "ProtocolError: a masked frame from the"),
+        (lambda ws: ws.feed(b"\x81\x7f" + (5 * 2**20).to_bytes(8, "big")), "MessageTooBig"),
     ],
 )
 def test_reconnects_and_lists_the_channels_of_each_app_again(
@@ -475,7 +644,6 @@ def test_reconnects_and_lists_the_channels_of_each_app_again(
         ("post", event("2")),
     ]
     assert [m["request_id"] for m in second.sent] == ["probe"]  # the probe again
-    assert rig.transports == ["websocket"] * 4
     assert first.closed
     assert second.closed
     assert attempts == [0]
@@ -483,9 +651,19 @@ def test_reconnects_and_lists_the_channels_of_each_app_again(
     assert logged in warnings(caplog)[0]
 
 
-def test_backoff_grows_while_connecting_fails_and_restarts_after_a_connection(
-    rigs: MakeRig, attempts: list[int], caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(("stable_after", "last"), [(60.0, 4), (0.0, 0)])
+def test_backoff_grows_while_connecting_fails_and_restarts_after_a_lasting_connection(
+    rigs: MakeRig,
+    attempts: list[int],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    stable_after: float,
+    last: int,
 ) -> None:
+    """Regression: the backoff started over as soon as a socket opened, so a server that
+    accepts and drops at once was reconnected to in a storm. Only a link that lasted
+    STABLE_AFTER seconds starts it over."""
+    monkeypatch.setattr(session_module, "STABLE_AFTER", stable_after)
     ws = FakeWebSocket()
     rig = rigs(
         ConnectionRefusedError(111, "Connection refused"),
@@ -498,7 +676,7 @@ def test_backoff_grows_while_connecting_fails_and_restarts_after_a_connection(
     when_listed(rig, "b c", ws.feed_close)
     with caplog.at_level(logging.INFO, logger="flowrunner.ari"):
         rig.serve()  # then a last refused connect, which stops the session: not logged
-    assert attempts == [0, 1, 2, 3, 0]
+    assert attempts == [0, 1, 2, 3, last]
     assert len(rig.connector.configs) == 6
     prefix = "ARI at http://pbx.example:8088: "
     assert warnings(caplog) == [
@@ -506,9 +684,9 @@ def test_backoff_grows_while_connecting_fails_and_restarts_after_a_connection(
         prefix + "401 Unauthorized: check --ari-user and --ari-password",
         prefix + "OSError: no route to host",
         prefix + "TimeoutError",
-        prefix + "WebSocketConnectionClosedException: closed by Asterisk",
+        prefix + "Closed: closed by Asterisk (1000)",
     ]
-    assert "reconnecting to ARI in 0.0s (attempt 4)" in caplog.text
+    assert f"reconnecting to ARI in 0.0s (attempt {last + 1})" in caplog.text
     assert "secret" not in caplog.text
 
 
@@ -555,3 +733,268 @@ def test_stop_during_the_backoff_makes_serve_return(
     stopper.join()
     assert len(rig.connector.configs) == 1  # no second attempt after the stop
     assert len(warnings(caplog)) == 1
+
+
+# -- hostile input: nothing Asterisk sends ends the loop -------------------------------------
+
+DEEP = b"[" * 50_000 + b"]" * 50_000
+
+
+@pytest.mark.parametrize(
+    ("frame", "logged"),
+    [
+        # Regression (D1): each of these ended `serve` with "a bug in flowrunner" (exit 3).
+        ((TEXT, b"[]"), "not a JSON object (list)"),
+        ((TEXT, b"null"), "not a JSON object (NoneType)"),
+        ((TEXT, b'"hello"'), "not a JSON object (str)"),
+        ((TEXT, b"42"), "not a JSON object (int)"),
+        ((TEXT, DEEP), "not JSON (RecursionError"),
+        # Regression (D6): these were a reason to reconnect.
+        ((TEXT, b"{not json"), "not JSON (JSONDecodeError"),
+        ((TEXT, b""), "not JSON (JSONDecodeError"),
+        ((TEXT, b'{"type": "\xff"}'), "not JSON (UnicodeDecodeError"),
+        # Not ARI, and ignored quietly.
+        ((BINARY, b"\x00\x01"), ""),
+        ((PONG, b"late"), ""),
+    ],
+)
+def test_a_malformed_message_is_skipped_and_logged_and_the_link_kept(
+    rigs: MakeRig, caplog: pytest.LogCaptureFixture, frame: tuple[int, bytes], logged: str
+) -> None:
+    ws = FakeWebSocket()
+    rig = rigs(ws, config=HTTP_ONLY)
+
+    def events() -> None:
+        ws.feed(frame)
+        ws.feed_event(event("1"))
+
+    when_listed(rig, "b c", events)
+    stop_after_posts(rig, 1)
+    rig.serve()
+    assert rig.engine.posted == [event("1")]
+    assert len(rig.connector.configs) == 1  # no reconnect
+    lines = warnings(caplog)
+    assert len(lines) == (1 if logged else 0)
+    assert all(line.startswith(f"ignored an ARI message: {logged}") for line in lines)
+
+
+def test_malformed_messages_are_logged_once_per_kind_then_counted(
+    rigs: MakeRig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = FakeWebSocket()
+    rig = rigs(ws, config=HTTP_ONLY)
+    rig.session.skipped.every = 0.05  # a "minute" of 50 ms
+
+    def flood() -> None:
+        ws.feed(b"".join(server_frame(TEXT, b"{") for _ in range(500)))
+        ws.feed(b"".join(server_frame(TEXT, b"[1]") for _ in range(500)))
+
+    def later() -> None:
+        time.sleep(0.1)  # on the loop's thread: the minute is up at its next tick
+        ws.feed((TEXT, b"{"))
+        ws.feed_event(event("2"))
+
+    def on_post(message: object) -> None:
+        if message == event("1"):
+            later()
+        else:
+            rig.session.stop()
+
+    when_listed(rig, "b c", lambda: (flood(), ws.feed_event(event("1"))))
+    rig.engine.on_post = on_post
+    rig.serve()
+    lines = warnings(caplog)
+    assert lines[0].startswith("ignored an ARI message: not JSON (JSONDecodeError")
+    assert lines[1] == "ignored an ARI message: not a JSON object (list); more like it are " + (
+        "counted, in one line a minute"
+    )
+    counts = [line for line in lines if line.startswith("ignored 499 more ARI message(s) in ")]
+    assert [line.rsplit(": ", 1)[1] for line in counts] == ["not JSON", "not a JSON object"]
+    assert len(lines) <= 4
+    assert len(rig.connector.configs) == 1
+
+
+def test_a_malformed_rest_response_answers_its_request_and_keeps_the_link(
+    rigs: MakeRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    def answer(ws: FakeWebSocket, message: dict[str, Any]) -> None:
+        if message["uri"] == "channels/1/answer":
+            ws.feed_rest_response(message["request_id"], None)  # D1: int(None) ended serve
+        else:
+            ws.feed_rest_response(message["request_id"], 204, {"an": "object"})  # D1 too
+
+    ws = FakeWebSocket(on_send=answer)
+    rig = rigs(ws, config=WEBSOCKET_ONLY)
+
+    def requests() -> None:
+        submit(rig, Request("POST", "channels/1/answer"))
+        submit(rig, Request("DELETE", "channels/1"))
+
+    when_listed(rig, "b c", requests)
+    stop_after_replies(rig, 2)
+    rig.serve()
+    assert rig.engine.replies == [Response(0, error="malformed reply"), Response(204)]
+    assert len(rig.connector.configs) == 1
+    assert [w.split(";")[0] for w in warnings(caplog)] == [
+        "ignored an ARI message: a RESTResponse without a valid status_code (request 1)",
+        "ignored an ARI message: a RESTResponse whose message_body is not text (request 2)",
+    ]
+
+
+@pytest.mark.parametrize("status", [None, "200", {"x": 1}])
+def test_a_malformed_probe_answer_leaves_rest_on_http(rigs: MakeRig, status: Any) -> None:
+    ws = FakeWebSocket(on_send=answer_probe(None))
+    rig = rigs(ws)
+    when_listed(
+        rig, "b c", lambda: (ws.feed_rest_response("probe", status), ws.feed_event(event("1")))
+    )
+    stop_after_posts(rig, 1)
+    names = record_transport_at_posts(rig)
+    rig.serve()
+    assert names == ["http"]
+
+
+def test_a_bug_on_one_message_costs_that_message_only(
+    rigs: MakeRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws = FakeWebSocket()
+    rig = rigs(ws, config=HTTP_ONLY)
+
+    def on_post(message: object) -> None:
+        if message == event("1"):
+            raise KeyError("a bug")
+        rig.session.stop()
+
+    when_listed(rig, "b c", lambda: (ws.feed_event(event("1")), ws.feed_event(event("2"))))
+    rig.engine.on_post = on_post
+    rig.serve()
+    assert rig.engine.posted == [event("1"), event("2")]
+    assert warnings(caplog)[0].startswith(
+        "ignored an ARI message: a message flowrunner failed on (KeyError)"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "b c", "channel_ids": None},  # D1: frozenset(None) ended serve
+        {"name": "b c", "channel_ids": [1, 2]},
+        {"name": "b c", "channel_ids": [{"id": "1"}]},  # unhashable
+        {"name": "b c", "channel_ids": "1"},
+        {"name": "b c"},
+        ["1"],
+    ],
+)
+def test_a_channel_listing_of_the_wrong_shape_is_logged_and_not_reported(
+    rigs: MakeRig, caplog: pytest.LogCaptureFixture, body: Any
+) -> None:
+    ws = FakeWebSocket()
+    bad = Response(200, body)
+    rig = rigs(ws, config=HTTP_ONLY, channels={"a": [listing("5")], "b c": [bad]})
+    when_listed(rig, "a", lambda: ws.feed_event(event("5")))
+    stop_after_posts(rig, 1)
+    rig.serve()
+    assert rig.timeline == [("channels", "a", frozenset({"5"})), ("post", event("5"))]
+    assert warnings(caplog) == [
+        "could not list the channels of app b c: the reply has no list of channel ids"
+    ]
+
+
+def test_a_frame_dripped_byte_by_byte_never_holds_the_timers(
+    rigs: MakeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (D7): a frame arriving in pieces was read with blocking calls until whole; a
+    frame dripped over 26 s held every engine timer for 26 s."""
+    monkeypatch.setattr(session_module, "TICK", 60.0)  # only the socket and the timer wake it
+    ws = FakeWebSocket()
+    rig = rigs(ws, config=HTTP_ONLY)
+    frame = server_frame(TEXT, json.dumps(event("1")).encode())
+
+    def drip_half_then_arm() -> None:
+        for byte in frame[:20]:
+            ws.feed(bytes([byte]))
+        rig.engine.timer_at = time.monotonic() + 0.05
+
+    def rest_of_it() -> None:
+        ws.feed(frame[20:])
+
+    when_listed(rig, "b c", drip_half_then_arm)
+    rig.engine.on_timer = rest_of_it
+    stop_after_posts(rig, 1)
+    rig.serve()
+    assert len(rig.engine.fired) == 1
+    assert rig.timeline[-1] == ("post", event("1"))  # whole, after the timer
+    assert len(rig.connector.configs) == 1
+
+
+def test_a_frame_that_never_ends_is_no_sign_of_life(
+    rigs: MakeRig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bytes keep coming, but no whole frame: the keepalive still calls the link dead (else a
+    server dripping one endless frame would hold every event behind it forever)."""
+    monkeypatch.setattr(session_module, "PING_EVERY", 0.03)
+    monkeypatch.setattr(session_module, "PONG_WITHIN", 0.03)
+    ws = FakeWebSocket()
+    rig = rigs(ws, config=HTTP_ONLY)
+    dripped, stop = threading.Event(), threading.Event()
+
+    def drip() -> None:  # a frame of 1 MB, a byte every 10 ms for 3 s
+        with contextlib.suppress(OSError):  # the loop closed the socket
+            ws.feed(b"\x81\x7f" + (2**20).to_bytes(8, "big"))
+            for _ in range(300):
+                if stop.wait(0.01):
+                    return
+                ws.feed(b"x")
+            dripped.set()
+
+    dripper = threading.Thread(target=drip, daemon=True)
+    when_listed(rig, "b c", dripper.start)
+    try:
+        rig.serve()
+        assert not dripped.is_set()  # called dead while the bytes still came
+    finally:
+        stop.set()
+        dripper.join(5.0)
+    assert ws.pings == 1
+    assert "no answer to keepalive ping" in warnings(caplog)[0]
+
+
+def test_pings_are_answered_with_one_pong_per_burst(rigs: MakeRig) -> None:
+    ws = FakeWebSocket()
+    rig = rigs(ws, config=HTTP_ONLY)
+
+    def pings() -> None:
+        ws.feed(b"".join(server_frame(PING, b"p%d" % n) for n in range(1000)))
+        ws.feed_event(event("1"))
+
+    when_listed(rig, "b c", pings)
+    stop_after_posts(rig, 1)
+    rig.serve()
+    assert ws.pongs == [b"p999"]  # the last ping's payload, as RFC 6455 allows
+
+
+def test_a_message_in_several_frames_is_delivered_whole(rigs: MakeRig) -> None:
+    ws = FakeWebSocket()
+    rig = rigs(ws, config=HTTP_ONLY)
+    text = json.dumps(event("1")).encode()
+
+    def fragments() -> None:
+        ws.feed(server_frame(TEXT, text[:5], fin=False))
+        ws.feed(server_frame(PING, b"between"))  # control frames may come in between
+        ws.feed(server_frame(CONTINUATION, text[5:10], fin=False))
+        ws.feed(server_frame(CONTINUATION, text[10:]))
+
+    when_listed(rig, "b c", fragments)
+    stop_after_posts(rig, 1)
+    rig.serve()
+    assert rig.engine.posted == [event("1")]
+    assert ws.pongs == [b"between"]
+
+
+def test_wake_after_close_is_harmless() -> None:
+    """Regression: close() closed the wake pipe while HTTP and web workers could still call
+    wake(): an EBADF in a worker, or a "!" written into whatever file reused the number."""
+    session = AriSession(CONFIG, connect=FakeConnector([]), http=FakeHttp())
+    session.close()
+    session.wake()
+    session.stop()

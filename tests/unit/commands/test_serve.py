@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flowrunner.cli import main
+from flowrunner.cli import build_parser, main
 from flowrunner.logs import JsonFormatter, LogJournal, setup
 
 REPO = Path(__file__).parents[3]
@@ -63,3 +63,63 @@ def test_the_json_formatter_keeps_tracebacks() -> None:
     except RuntimeError:
         record = logging.makeLogRecord({"msg": "x", "exc_info": __import__("sys").exc_info()})
     assert "RuntimeError: boom" in json.loads(JsonFormatter().format(record))["traceback"]
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        # Regression (D16): the first exited 3 with a traceback, the next two retried forever.
+        ("http://[::1", "invalid IPv6 URL"),
+        ("not a url", "the scheme is missing, not http or https"),
+        ("ftp://host", "the scheme is ftp, not http or https"),
+        ("http://", "it names no host"),
+        ("http://host:99999", "port out of range 0-65535"),
+        ("http://host:port", "port could not be cast to integer value as 'port'"),
+        ("http://host:0", "port 0"),
+        ("http://ho st:8088", "it contains a space or a control character"),
+        ("http://host:8088/?x=1", "it has a query or a fragment"),
+    ],
+)
+def test_an_ari_url_that_cannot_work_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], url: str, problem: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:  # at parsing: serve never starts
+        build_parser({}).parse_args(["serve", str(REPO / "flows"), "--ari-url", url])
+    assert exit_.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message == (
+        f"flowrunner serve: error: argument --ari-url: {url!r} is not an "
+        f"http(s)://host[:port][/path] URL: {problem}"
+    )
+
+
+def test_a_bad_ari_url_exits_2_not_3(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(REPO / "flows"), "--ari-url", "http://[::1"])
+    assert exit_.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_ari_url_from_the_environment_is_checked_too(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = build_parser({"FLOWRUNNER_ARI_URL": "ftp://bob:secret@host"})
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "flows"])
+    err = capsys.readouterr().err
+    assert "'ftp://***@host' is not an http(s)://host[:port][/path] URL" in err
+    assert "secret" not in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:8088",
+        "https://pbx.example",
+        "http://bob:secret@10.0.0.1:8088/",
+        "http://[::1]:8088/asterisk",
+        "HTTP://PBX:1",
+    ],
+)
+def test_good_ari_urls_are_taken_as_they_are(url: str) -> None:
+    assert build_parser({}).parse_args(["serve", "flows", "--ari-url", url]).ari_url == url
