@@ -6,6 +6,7 @@ import argparse
 
 from ..engine.machine import compile_flow
 from ..flow import load_flow
+from ..flow.errors import printable
 from ..flowtest.cases import caller_step, unknown_request
 from ..sim.run import simulate
 
@@ -16,11 +17,11 @@ def main(args: argparse.Namespace) -> int:
         caller = [caller_step(text) for text in args.event]
         failures = dict(_failure(text) for text in args.fail)
     except ValueError as error:
-        print(f"flowrunner simulate: {error}")
+        print(printable(f"flowrunner simulate: {error}"))
         return 2
     result = simulate(compiled, caller, failures=failures)
     for happening in result.timeline:
-        print(f"{happening.at:9.3f}s  {happening.kind:<10}  {happening.message}")
+        print(f"{happening.at:9.3f}s  {happening.kind:<10}  {printable(happening.message)}")
     ended = "ended" if result.ended else "still running"
     print(f"call {ended} in state {result.final_state} after {result.duration:g}s")
     return 0

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from ..engine.machine import CompiledFlow, compile_flow
 from ..flow import FlowError, Problem, load_flow
+from ..flow.errors import printable
 from ..flowtest.cases import TestFile, load_test_file
 from ..flowtest.runner import CaseResult, run_case
-from .validate import report
+from .validate import annotation, report
 
 
 def test_files(paths: list[str]) -> Iterator[str]:
@@ -27,7 +28,11 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     results: list[tuple[TestFile, CaseResult]] = []
     problems: list[Problem] = []
-    for path in test_files(args.paths):
+    files = list(test_files(args.paths))
+    if not files:
+        print(printable("no flow test files (*.test.yaml) found in: " + " ".join(args.paths)))
+        return 1
+    for path in files:
         try:
             test_file = load_test_file(path)
             compiled = compile_flow(load_flow(test_file.flow_path))
@@ -45,12 +50,16 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run(test_file: TestFile, compiled: CompiledFlow, fmt: str) -> Iterator[CaseResult]:
+    """Run each case, printing its outcome; the case name and the failures are printable (a
+    newline in a name would forge a line, or a workflow command under GitHub Actions)."""
     for case in test_file.cases:
         result = run_case(compiled, case)
-        print(f"{test_file.path}::{case.name} {'PASSED' if result.passed else 'FAILED'}")
-        for line in result.failures:
+        name = printable(case.name)
+        print(f"{printable(test_file.path)}::{name} {'PASSED' if result.passed else 'FAILED'}")
+        failures = [printable(line) for line in result.failures]
+        for line in failures:
             print(f"    {line}")
         if fmt == "github" and not result.passed:
-            message = f"{case.name}: " + "%0A".join(result.failures)
-            print(f"::error file={test_file.path},line={case.line}::{message}")
+            message = f"{name}: " + "\n".join(failures)  # escaped: one line per failure
+            print(annotation(test_file.path, case.line, 0, message))
         yield result

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..flow import FlowError, Problem, load_flow
+from ..flow.errors import printable, shown
 
 
 def flow_files(paths: list[str]) -> Iterator[str]:
@@ -31,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
         except FlowError as error:
             problems.extend(error.problems)
     if not files:
-        print("no flow files (*.yaml) found in: " + " ".join(args.paths))
+        print(printable("no flow files (*.yaml) found in: " + " ".join(args.paths)))
         return 1
     report(problems, args.format)
     if args.format == "text" and not problems:
@@ -40,6 +41,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def report(problems: list[Problem], fmt: str) -> None:
+    """Print the problems, at most MAX_SHOWN a file, as text, JSON or GitHub annotations."""
+    problems = shown(problems)
     if fmt == "json":
         print(
             json.dumps(
@@ -63,11 +66,19 @@ def report(problems: list[Problem], fmt: str) -> None:
 
 def github_annotation(problem: Problem) -> str:
     """A GitHub Actions workflow command, escaped as the runner expects."""
-    file = _escape(problem.path, ":,")
-    where = f"file={file},line={problem.line},col={problem.col}" if problem.line else f"file={file}"
-    return f"::error {where}::{_escape(problem.describe())}"
+    return annotation(problem.path, problem.line, problem.col, problem.describe())
+
+
+def annotation(path: str, line: int, col: int, message: str) -> str:
+    """`::error file=…,line=…,col=…::message`, each part escaped as GitHub's runner reads it:
+    a newline in a value from a file would start a workflow command of its own."""
+    file = _escape(printable(path), ":,")
+    where = f"file={file},line={line}" if line else f"file={file}"
+    where += f",col={col}" if line and col else ""
+    return f"::error {where}::{_escape(message)}"
 
 
 def _escape(text: str, extra: str = "") -> str:
+    """GitHub's escapes: % CR LF in a message; also : and , in a property."""
     table = {"%": "%25", "\r": "%0D", "\n": "%0A", ":": "%3A", ",": "%2C"}
     return "".join(table[c] if c in "%\r\n" + extra else c for c in text)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
@@ -10,8 +9,8 @@ from functools import cache
 from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
 
-from .errors import Problem
-from .model import Flow, Where
+from .errors import Hints, Problem, excerpt
+from .model import Flow, Move, Where
 from .vocabulary import outcome_of, outcomes
 
 _TIMER_EVENT = re.compile(r"^after_[0-9]+ms$")
@@ -28,16 +27,22 @@ def _reserved() -> frozenset[str]:
     return frozenset(name for name in names if not name.startswith("_")) - {"a", "b", "go"}
 
 
-def check(flow: Flow) -> list[Problem]:
-    return list(_problems(flow))
+def check(flow: Flow, hints: Hints | None = None) -> list[Problem]:
+    return list(_problems(flow, hints or Hints()))
 
 
-def _problems(flow: Flow) -> Iterator[Problem]:
+def _problems(flow: Flow, hints: Hints) -> Iterator[Problem]:
+    states = tuple(flow.states)  # one tuple for all: the hints look each name up once
+
+    def unknown(name: str) -> str:
+        hint = hints.did_you_mean(name, states, listed="states are")
+        return f"unknown state '{excerpt(name)}'{hint}"
+
     yield from _names(flow)
     if flow.initial not in flow.states:
-        yield _at(flow, flow.initial_where, _unknown(flow, flow.initial))
+        yield _at(flow, flow.initial_where, unknown(flow.initial))
         return
-    yield from _targets(flow)
+    yield from _targets(flow, unknown)
     yield from _finals(flow)
     yield from _timers(flow)
     yield from _shadowed(flow)
@@ -49,26 +54,22 @@ def _at(flow: Flow, where: Where, message: str) -> Problem:
     return Problem(flow.path, where.line, where.col, message, where.trail)
 
 
-def _unknown(flow: Flow, name: str) -> str:
-    close = difflib.get_close_matches(name, list(flow.states), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; states are: {', '.join(flow.states)}"
-    return f"unknown state '{name}'{hint}"
-
-
 def _names(flow: Flow) -> Iterator[Problem]:
     for state in flow.states.values():
         if state.name in _reserved() or _TIMER_EVENT.match(state.name):
             yield _at(flow, state.where, f"'{state.name}' is a reserved name; rename the state")
 
 
-def _targets(flow: Flow) -> Iterator[Problem]:
-    for state in flow.states.values():
-        for move in state.moves:
-            if move.target not in flow.states:
-                yield _at(flow, move.where, _unknown(flow, move.target))
-    for move in flow.everywhere:
+def _targets(flow: Flow, unknown: Callable[[str], str]) -> Iterator[Problem]:
+    for move in _moves(flow):
         if move.target not in flow.states:
-            yield _at(flow, move.where, _unknown(flow, move.target))
+            yield _at(flow, move.where, unknown(move.target))
+
+
+def _moves(flow: Flow) -> Iterator[Move]:
+    for state in flow.states.values():
+        yield from state.moves
+    yield from flow.everywhere
 
 
 def _finals(flow: Flow) -> Iterator[Problem]:
@@ -122,7 +123,7 @@ def _outcomes(flow: Flow) -> Iterator[Problem]:
 
 
 def _graph(flow: Flow) -> Iterator[Problem]:
-    if any(p for p in _targets(flow)):
+    if any(move.target not in flow.states for move in _moves(flow)):
         return  # the graph has holes; the unknown targets are already reported
     reachable = _closure({flow.initial}, lambda s: flow.targets_of(flow.states[s]))
     for state in flow.states.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .errors import printable
 from .model import Flow, State, Transition
 
 
@@ -12,10 +13,11 @@ def _edges(flow: Flow, state: State) -> list[tuple[str, str]]:
 
 
 def _label(transition: Transition) -> str:
-    """`DigitsCollected [choice == '1']`: the event, and what must hold for it to be taken."""
+    """`DigitsCollected [choice == '1']`: the event, and what must hold for it to be taken; on
+    one line (a guard may span several), so that it cannot break the diagram's syntax."""
     conditions = [f"{key}={value}" for key, value in transition.filters]
     conditions += [transition.when.text] if transition.when else []
-    return transition.event + (f" [{' and '.join(conditions)}]" if conditions else "")
+    return printable(transition.event + (f" [{' and '.join(conditions)}]" if conditions else ""))
 
 
 def _actions(state: State) -> str:
@@ -36,12 +38,13 @@ def mermaid(flow: Flow) -> str:
 
 
 def dot(flow: Flow) -> str:
-    lines = [f'digraph "{flow.app}" {{', "    rankdir=LR;", "    start [shape=point];"]
+    # The entry point is `_start`: no state name starts with `_`, so none is drawn as it.
+    lines = [f'digraph "{flow.app}" {{', "    rankdir=LR;", "    _start [shape=point];"]
     for state in flow.states.values():
         label = state.name + (f"\\ndo {_actions(state)}" if state.actions else "")
         shape = "doublecircle" if state.final else "box"
         lines.append(f'    {state.name} [label="{label}", shape={shape}];')
-    lines.append(f"    start -> {flow.initial};")
+    lines.append(f"    _start -> {flow.initial};")
     for state in flow.states.values():
         for target, label in _edges(flow, state):
             label = label.replace("\\", "\\\\").replace('"', '\\"')

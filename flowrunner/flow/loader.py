@@ -12,7 +12,7 @@ from typing import Any
 
 from . import checks, schema, yamltree
 from .durations import parse_duration
-from .errors import FlowError, Problem, Trail, did_you_mean
+from .errors import FlowError, Hints, Problem, Trail, excerpt
 from .expressions import Expression, ExpressionError, parse_expression
 from .model import CALL_DATA, CALL_KEYS, Action, Flow, State, Timer, Transition, Where
 from .templates import Template, is_template, parse_template
@@ -32,7 +32,7 @@ def flow_from_tree(tree: yamltree.Tree, path: str) -> Flow:
         raise FlowError(problems)
     builder = _Builder(tree, path)
     flow = builder.flow()
-    problems = builder.problems + checks.check(flow)
+    problems = builder.problems + checks.check(flow, builder.hints)
     if problems:
         raise FlowError(problems)
     return flow
@@ -51,6 +51,9 @@ def declared_variables(data: dict[str, Any]) -> set[str]:
     return names
 
 
+_CALL_KEYS = {root: tuple(sorted(keys)) for root, keys in CALL_KEYS.items()}
+
+
 class _Builder:
     """Turns schema-valid plain data into the model, noting the mistakes a schema cannot see
     (durations, expressions, unknown variables, ARI operations) on the way."""
@@ -60,6 +63,10 @@ class _Builder:
         self.path = path
         self.problems: list[Problem] = []
         self.variables = declared_variables(tree.data) | CALL_DATA
+        self.hints = Hints()
+        # Sorted once, each the same tuple: the hints look each unknown name up once.
+        self.names = tuple(sorted(self.variables))
+        self.guard_names = tuple(sorted(self.variables | {"event"}))  # a guard sees `event`
 
     def where(self, trail: Trail, *, key: bool = False) -> Where:
         return Where(*self.tree.where(trail, key=key), trail)
@@ -135,7 +142,7 @@ class _Builder:
             template = parse_template(text)
         except ExpressionError as error:
             at = self.tree.where_in_text(trail, error.offset)
-            self.problem(trail, f"bad template: {error.message}", at)
+            self.problem(trail, f"bad template: {excerpt(error.message, 200)}", at)
             return text
         self.known(template.references, trail)
         self.known_keys(template.keys, trail)
@@ -177,34 +184,31 @@ class _Builder:
             expression = parse_expression(text)
         except ExpressionError as error:
             at = self.tree.where_in_text(trail, error.offset)
-            self.problem(trail, f"bad expression: {error.message}", at)
+            self.problem(trail, f"bad expression: {excerpt(error.message, 200)}", at)
             return parse_expression("false")  # still a guard: no "never taken" after it
-        self.known(expression.references, trail, also=frozenset({"event"}))
+        self.known(expression.references, trail, guard=True)
         self.known_keys(expression.keys, trail)
         return expression
 
     def known(
-        self,
-        references: tuple[tuple[str, int], ...],
-        trail: Trail,
-        also: frozenset[str] = frozenset(),
+        self, references: tuple[tuple[str, int], ...], trail: Trail, *, guard: bool = False
     ) -> None:
         """Every variable an expression uses must exist: a typo is a load error, not a blank."""
-        names = self.variables | also
+        names = self.guard_names if guard else self.names
         for name, offset in references:
-            if name not in names:
+            if name not in self.variables and not (guard and name == "event"):
                 at = self.tree.where_in_text(trail, offset)
-                hint = did_you_mean(name, sorted(names), listed="known")
-                self.problem(trail, f"unknown variable '{name}'{hint}", at)
+                hint = self.hints.did_you_mean(name, names, listed="known")
+                self.problem(trail, f"unknown variable '{excerpt(name)}'{hint}", at)
 
     def known_keys(self, keys: tuple[tuple[str, str, int], ...], trail: Trail) -> None:
         """`caller` and `call` have fixed keys: `caller.nmber` is a load error too."""
         for root, key, offset in keys:
-            allowed = CALL_KEYS.get(root)
+            allowed = _CALL_KEYS.get(root)
             if allowed is not None and key not in allowed:
                 at = self.tree.where_in_text(trail, offset)
-                hint = did_you_mean(key, sorted(allowed), listed="known")
-                self.problem(trail, f"{root} has no '{key}'{hint}", at)
+                hint = self.hints.did_you_mean(key, allowed, listed="known")
+                self.problem(trail, f"{root} has no '{excerpt(key)}'{hint}", at)
 
     def timers(self, spec: dict[str, str], trail: Trail) -> tuple[Timer, ...]:
         timers = []
@@ -229,7 +233,7 @@ class _Checker:
     def did_you_mean(
         self, word: str, options: Iterable[str], *, listed: str = "expected one of"
     ) -> str:
-        return did_you_mean(word, options, listed=listed)
+        return self.builder.hints.did_you_mean(word, tuple(options), listed=listed)
 
     def is_template(self, value: Any) -> bool:
         return isinstance(value, str) and is_template(value)

@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from .errors import Problem, Trail, did_you_mean
+from .errors import Hints, Problem, Trail, excerpt
 from .vocabulary import flow_schema
 from .yamltree import Tree
 
@@ -46,21 +46,23 @@ def _validator(name: str) -> Draft202012Validator:
 
 def check(tree: Tree, path: str, name: str = "flow") -> list[Problem]:
     """Every schema violation in `tree`, one problem each, in file order."""
-    problems = {_problem(error, tree, path) for error in _validator(name).iter_errors(tree.data)}
-    return sorted(problems)
+    hints = Hints()
+    errors = _validator(name).iter_errors(tree.data)
+    problems = {_problem(error, tree, path, hints) for error in errors}
+    return sorted(problems, key=Problem.order)
 
 
-def _problem(error: ValidationError, tree: Tree, path: str) -> Problem:
+def _problem(error: ValidationError, tree: Tree, path: str, hints: Hints) -> Problem:
     if error.validator in ("anyOf", "oneOf") and error.context:
         error = _branch_error(error)
     trail: Trail = tuple(error.absolute_path)
     if error.validator == "additionalProperties":
-        return _unknown_keys(error, tree, path, trail)
+        return _unknown_keys(error, tree, path, trail, hints)
     if "propertyNames" in error.absolute_schema_path:
         line, col = tree.where((*trail, str(error.instance)), key=True)
-        return Problem(path, line, col, _message(error), trail)
+        return Problem(path, line, col, _message(error, hints), trail)
     line, col = tree.where(trail)
-    return Problem(path, line, col, _message(error), trail)
+    return Problem(path, line, col, _message(error, hints), trail)
 
 
 def _branch_error(error: ValidationError) -> ValidationError:
@@ -75,28 +77,63 @@ def _branch_error(error: ValidationError) -> ValidationError:
     return best
 
 
-def _unknown_keys(error: ValidationError, tree: Tree, path: str, trail: Trail) -> Problem:
+def _unknown_keys(
+    error: ValidationError, tree: Tree, path: str, trail: Trail, hints: Hints
+) -> Problem:
     schema: dict[str, Any] = error.schema  # type: ignore[assignment]
-    allowed = list(schema.get("properties", {}))
+    allowed = tuple(schema.get("properties", {}))
     instance: dict[str, Any] = error.instance  # type: ignore[assignment]
-    unknown = sorted(set(instance) - set(allowed), key=lambda k: tree.where((*trail, k)))
-    key = unknown[0]
+    key = min(set(instance) - set(allowed), key=lambda k: tree.where((*trail, k), key=True))
     line, col = tree.where((*trail, key), key=True)
-    return Problem(path, line, col, f"unknown key '{key}'{did_you_mean(key, allowed)}", trail)
+    message = f"unknown key '{excerpt(key)}'{hints.did_you_mean(key, allowed)}"
+    return Problem(path, line, col, message, trail)
 
 
-def _message(error: ValidationError) -> str:
-    value, kind = error.instance, error.validator
+def _message(error: ValidationError, hints: Hints) -> str:
+    """The error as a sentence that echoes no more than an excerpt of the value."""
+    value, kind, limit = error.instance, error.validator, error.validator_value
     if kind == "required":
         return f"missing key {error.message.split(' is a required')[0]}"
     if kind == "type":
-        wanted: Any = error.validator_value
-        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        wanted: Any = " or ".join(limit) if isinstance(limit, list) else limit
         return f"expected {wanted}, got {_TYPES.get(type(value), type(value).__name__)}"
     if kind == "enum":
-        options = [str(o) for o in error.validator_value]  # type: ignore[union-attr]
-        return f"'{value}' is not allowed here{did_you_mean(str(value), options)}"
+        options = tuple(str(o) for o in limit)  # type: ignore[union-attr]
+        return (
+            f"'{excerpt(str(value))}' is not allowed here{hints.did_you_mean(str(value), options)}"
+        )
     schema: dict[str, Any] = error.schema  # type: ignore[assignment]
     if kind in ("pattern", "not") and "description" in schema:
-        return f"'{value}' is not valid: {schema['description']}"
-    return str(error.message)
+        return f"'{excerpt(str(value))}' is not valid: {schema['description']}"
+    if kind in _SIZES and isinstance(value, dict | list | str):
+        return _size(kind, limit, value)
+    return _shortened(error)
+
+
+_SIZES = {
+    "maxProperties": "at most",
+    "minProperties": "at least",
+    "maxItems": "at most",
+    "minItems": "at least",
+    "maxLength": "at most",
+    "minLength": "at least",
+}
+
+
+def _size(kind: str, limit: Any, value: dict[str, Any] | list[Any] | str) -> str:
+    """`at most 500 entries, not 10001`: the count, never the value."""
+    if not value:
+        return "must not be empty"
+    one, many = _UNITS[type(value)]
+    return f"{_SIZES[kind]} {limit} {one if limit == 1 else many}, not {len(value)}"
+
+
+_UNITS = {dict: ("entry", "entries"), list: ("item", "items"), str: ("character", "characters")}
+
+
+def _shortened(error: ValidationError) -> str:
+    """jsonschema's own sentence, the value it starts with cut to an excerpt."""
+    whole = repr(error.instance)
+    if error.message.startswith(whole):
+        return excerpt(whole) + error.message[len(whole) :]
+    return excerpt(error.message, 200)

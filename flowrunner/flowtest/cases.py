@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from ..flow import schema, yamltree
 from ..flow.durations import parse_duration
-from ..flow.errors import FlowError, Problem, did_you_mean
+from ..flow.errors import FlowError, Hints, Problem, Trail, did_you_mean
 from ..sim.asterisk import Callee, SimChannel
 from ..sim.run import CallerStep
 from ..sim.web import CannedReply
@@ -55,15 +56,92 @@ def load_test_file(path: str) -> TestFile:
     problems = list(_unknown_requests(tree, path))
     if problems:
         raise FlowError(problems)
+    reader = _Reader(tree, path)
+    cases = tuple(reader.case(item, i) for i, item in enumerate(data["tests"]))
+    if reader.problems:
+        raise FlowError(reader.problems)
     default_flow = Path(path).name.replace(".test.", ".")
     flow_path = str(Path(path).parent / data.get("flow", default_flow))
-    cases = tuple(_case(item, tree.where(("tests", i))[0]) for i, item in enumerate(data["tests"]))
     return TestFile(path, flow_path, cases)
 
 
-def _case(item: dict[str, Any], line: int) -> Case:
-    call = item.get("call", {})
-    channel = SimChannel(
+class _Reader:
+    """Turns schema-valid cases into `Case`s, noting the durations out of bounds (`1500m`) at
+    their position: the schema checks only their shape."""
+
+    def __init__(self, tree: yamltree.Tree, path: str) -> None:
+        self.tree, self.path = tree, path
+        self.problems: list[Problem] = []
+
+    def case(self, item: dict[str, Any], i: int) -> Case:
+        at: Trail = ("tests", i)
+        expect = item["expect"]
+        actions = expect.get("actions")
+        return Case(
+            name=item["name"],
+            line=self.tree.where(at)[0],
+            channel=_channel(item.get("call", {})),
+            caller=tuple(
+                self.caller_step(text, (*at, "caller", n))
+                for n, text in enumerate(item.get("caller", []))
+            ),
+            failures=dict(item.get("ari", {})),
+            callee=self.callee(item.get("dial", {}), (*at, "dial")),
+            replies=tuple(
+                self.reply(reply, (*at, "http", n)) for n, reply in enumerate(item.get("http", []))
+            ),
+            expect=Expected(
+                actions=None if actions is None else self.timeline(actions, (*at, "expect")),
+                within=self.seconds(expect.get("within", "0s"), (*at, "expect", "within")),
+                state=expect.get("state"),
+                ended=expect.get("ended"),
+                vars=expect.get("vars"),
+            ),
+        )
+
+    def seconds(self, text: str, trail: Trail) -> float:
+        """A duration from 0 (at once; `within: 0s` is exact) to 24 h; 0 if out of bounds."""
+        try:
+            return parse_duration(text, allow_zero=True)
+        except ValueError as error:
+            line, col = self.tree.where(trail)
+            self.problems.append(Problem(self.path, line, col, str(error), trail))
+            return 0.0
+
+    def caller_step(self, text: str, trail: Trail) -> CallerStep:
+        """'1s hangup' or '3.2s dtmf 1' (the schema has checked the shape)."""
+        at, what, *digit = text.split()
+        return CallerStep(self.seconds(at, trail), what, digit[0] if digit else "")
+
+    def timeline(self, actions: list[str], trail: Trail) -> tuple[tuple[float, str], ...]:
+        """'2s answer' for each action, in order."""
+        timed = (text.split() for text in actions)
+        return tuple(
+            (self.seconds(at, (*trail, "actions", n)), action)
+            for n, (at, action) in enumerate(timed)
+        )
+
+    def callee(self, spec: dict[str, Any], trail: Trail) -> Callee:
+        after, hangup = spec.get("after"), spec.get("hangup_after")
+        return Callee(
+            outcome=spec.get("outcome", "answer"),
+            after=None if after is None else self.seconds(after, (*trail, "after")),
+            hangup_after=None if hangup is None else self.seconds(hangup, (*trail, "hangup_after")),
+        )
+
+    def reply(self, spec: dict[str, Any], trail: Trail) -> CannedReply:
+        return CannedReply(
+            url=spec["url"],
+            method=spec.get("method", ""),
+            status=spec.get("status", 200),
+            json=spec.get("json"),
+            after=self.seconds(spec.get("after", "100ms"), (*trail, "after")),
+            timeout=spec.get("timeout", False),
+        )
+
+
+def _channel(call: dict[str, Any]) -> SimChannel:
+    return SimChannel(
         name=call.get("channel", SimChannel.name),
         caller_number=call.get("caller_number", ""),
         caller_name=call.get("caller_name", ""),
@@ -71,35 +149,18 @@ def _case(item: dict[str, Any], line: int) -> Case:
         args=list(call.get("args", [])),
         variables=dict(call.get("variables", {})),
     )
-    expect = item["expect"]
-    actions = expect.get("actions")
-    return Case(
-        name=item["name"],
-        line=line,
-        channel=channel,
-        caller=tuple(caller_step(text) for text in item.get("caller", [])),
-        failures=dict(item.get("ari", {})),
-        callee=_callee(item.get("dial", {})),
-        replies=tuple(_reply(reply) for reply in item.get("http", [])),
-        expect=Expected(
-            actions=None if actions is None else tuple(_timed(text) for text in actions),
-            within=parse_duration(expect["within"]) if "within" in expect else 0.0,
-            state=expect.get("state"),
-            ended=expect.get("ended"),
-            vars=expect.get("vars"),
-        ),
-    )
 
 
 def _unknown_requests(tree: yamltree.Tree, path: str) -> Iterator[Problem]:
     """`ari:` fails requests by name: each must be a request some step makes."""
-    known = sorted(request_names())
+    known = tuple(sorted(request_names()))
+    hints = Hints()
     for i, item in enumerate(tree.data["tests"]):
         for name in item.get("ari", {}):
             if name not in known:
                 trail = ("tests", i, "ari", name)
                 line, col = tree.where(trail, key=True)
-                hint = did_you_mean(name, known, listed="known")
+                hint = hints.did_you_mean(name, known, listed="known")
                 yield Problem(path, line, col, f"no request is called '{name}'{hint}", trail)
 
 
@@ -113,36 +174,13 @@ def unknown_request(name: str) -> str:
     )
 
 
-def _callee(spec: dict[str, Any]) -> Callee:
-    after, hangup = spec.get("after"), spec.get("hangup_after")
-    return Callee(
-        outcome=spec.get("outcome", "answer"),
-        after=None if after is None else _seconds(after),
-        hangup_after=None if hangup is None else _seconds(hangup),
-    )
-
-
-def _reply(spec: dict[str, Any]) -> CannedReply:
-    return CannedReply(
-        url=spec["url"],
-        method=spec.get("method", ""),
-        status=spec.get("status", 200),
-        json=spec.get("json"),
-        after=_seconds(spec.get("after", "100ms")),
-        timeout=spec.get("timeout", False),
-    )
+_CALLER_STEP = re.compile(r"(\S+) (?:(hangup)|dtmf ([0-9A-D*#]))")
 
 
 def caller_step(text: str) -> CallerStep:
-    """'1s hangup' or '3.2s dtmf 1' (the schema has checked the shape)."""
-    at, what, *digit = text.split()
-    return CallerStep(_seconds(at), what, digit[0] if digit else "")
-
-
-def _timed(text: str) -> tuple[float, str]:
-    at, action = text.split()
-    return _seconds(at), action
-
-
-def _seconds(text: str) -> float:
-    return parse_duration(text, allow_zero=True)
+    """'1s hangup' or '3.2s dtmf 1', as `simulate --event` takes it: ValueError if it is not."""
+    match = _CALLER_STEP.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"--event wants 'TIME hangup' or 'TIME dtmf DIGIT'; got '{text}'")
+    at, hangup, digit = match.groups()
+    return CallerStep(parse_duration(at, allow_zero=True), hangup or "dtmf", digit or "")

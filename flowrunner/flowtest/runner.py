@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engine.machine import CompiledFlow
+from ..flow.errors import excerpt
 from ..sim.run import SimResult, simulate
 from .cases import Case, Expected
 
@@ -38,12 +39,13 @@ def _compare(expect: Expected, result: SimResult) -> list[str]:
     if expect.actions is not None and not _same(expect.actions, actual, expect.within):
         problems += ["actions differ (- expected, + actual):", *_diff(expect.actions, actual)]
     if expect.state is not None and expect.state != result.final_state:
-        problems.append(f"state: expected {expect.state}, got {result.final_state}")
+        problems.append(f"state: expected {excerpt(expect.state)}, got {result.final_state}")
     if expect.ended is not None and expect.ended != result.ended:
         problems.append(f"ended: expected {expect.ended}, got {result.ended}")
     for name, value in (expect.vars or {}).items():
         if result.vars.get(name) != value:
-            problems.append(f"vars.{name}: expected {value!r}, got {result.vars.get(name)!r}")
+            wanted, got = excerpt(repr(value)), excerpt(repr(result.vars.get(name)))
+            problems.append(f"vars.{excerpt(name)}: expected {wanted}, got {got}")
     return problems
 
 

@@ -260,3 +260,26 @@ def test_github_format_escapes_a_comma_in_the_path(
     write(tmp_path, BAD_TARGET, "a,b.yaml")
     _, out = validate(capsys, "--format", "github", str(tmp_path / "a,b.yaml"))
     assert out[0].startswith(f"::error file={tmp_path}/a%2Cb.yaml,line=7,col=18::")
+
+
+def test_past_100_problems_a_file_gets_a_count_in_every_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    states = "".join(f"  s{i}: {{on: {{StasisEnd: nowhere}}}}\n" for i in range(150))
+    path = write(
+        tmp_path, f"version: 1\napp: demo\ninitial: s0\nstates:\n{states}  e: {{final: true}}\n"
+    )
+    code, out = validate(capsys, path)
+    assert (code, len(out), out[-1]) == (1, 101, f"{path}: … and 50 more problems")
+    code, out = validate(capsys, "--format", "github", path)
+    assert (code, len(out), out[-1]) == (1, 101, f"::error file={path}::… and 50 more problems")
+    code, out = validate(capsys, "--format", "json", path)
+    entries = json.loads("\n".join(out))
+    assert len(entries) == 101
+    assert entries[-1] == {
+        "path": path,
+        "line": 0,
+        "col": 0,
+        "message": "… and 50 more problems",
+        "key": [],
+    }

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fakes import load_problems, write_file
 
-from flowrunner.flow import Action, Timer, Transition, load_flow
+from flowrunner.flow import Action, Timer, Transition, errors, load_flow
 from flowrunner.flow.model import Where
 
 REPO = Path(__file__).parents[3]
@@ -149,3 +149,60 @@ def test_duration_and_semantic_problems_come_together_in_file_order(tmp_path: Pa
 def test_a_missing_file(tmp_path: Path) -> None:
     path = str(tmp_path / "nope.yaml")
     assert problems(path) == [f"{path}: cannot read: No such file or directory"]
+
+
+# Hostile flows: bounded work, short messages
+
+
+def test_each_unknown_name_is_looked_up_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = errors.did_you_mean
+    monkeypatch.setattr(
+        errors, "did_you_mean", lambda word, *a, **k: calls.append(word) or real(word, *a, **k)
+    )
+    media = "{{ choise }}" * 50 + "{{ other }}"
+    path = write(tmp_path, FLOW.format(media=media))
+    found = problems(path)
+    assert len(found) == 51
+    assert found[0].endswith("unknown variable 'choise'; did you mean 'choice'?")
+    assert calls == ["choise", "other"]
+
+
+def test_past_the_hint_budget_problems_have_no_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        errors, "HINT_BUDGET", 8
+    )  # 3 names known (call, caller, choice): two look-ups
+    path = write(tmp_path, FLOW.format(media="{{ choise }}{{ choie }}{{ chice }}"))
+    assert [p.split(": ", 2)[2] for p in problems(path)] == [
+        "unknown variable 'choise'; did you mean 'choice'?",
+        "unknown variable 'choie'; did you mean 'choice'?",
+        "unknown variable 'chice'",
+    ]
+
+
+def test_a_long_duration_is_echoed_cut(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        FLOW.format(media="x").replace("after: {1s: done}", f"after: {{{'9' * 200}s: done}}"),
+    )
+    assert problems(path) == [
+        f"{path}:9:13: states.start.after: bad duration '{'9' * 79}…': it must be at most 24h"
+    ]
+
+
+FLOW = """\
+version: 1
+app: demo
+initial: start
+vars: {{choice: ""}}
+states:
+  start:
+    do: [{{play: {{media: "{media}"}}}}]
+    on: {{PlaybackFinished: done}}
+    after: {{1s: done}}
+  done: {{final: true}}
+"""

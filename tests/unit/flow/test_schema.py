@@ -220,3 +220,47 @@ def test_action_routes_examples() -> None:
 def test_an_empty_state_is_reported_on_its_own_line() -> None:
     found = problems(TEMPLATE.format(**GOOD).replace("  done:\n    final: true\n", "  done:\n"))
     assert found == [f"{PATH}:11:3: states.done: expected object, got nothing (null)"]
+
+
+# Hostile values: a message counts or cuts, never echoes a whole value
+
+
+APP = "The Stasis application name; calls enter with Stasis(app) in the dialplan."
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"do": "[" + ", ".join(["answer"] * 101) + "]"},
+            "6:9: states.start.do: at most 100 items, not 101",
+        ),
+        (
+            {"do": "[{answer: null, ring: null}]"},
+            "6:10: states.start.do[0]: at most 1 entry, not 2",
+        ),
+        ({"target": "[]"}, "8:18: states.start.on.StasisEnd: must not be empty"),
+        ({"app": "'" + "a" * 200 + "'"}, f"2:6: app: '{'a' * 79}…' is not valid: {APP}"),
+    ],
+    ids=["too-many-items", "two-actions-in-one", "empty", "long-text"],
+)
+def test_a_message_gives_sizes_and_excerpts(changes: dict[str, str], expected: str) -> None:
+    assert flow_with(**changes) == [f"{PATH}:{expected}"]
+
+
+def test_too_many_states_is_a_count() -> None:
+    states = "".join(f"  s{i}: {{final: true}}\n" for i in range(501))
+    assert problems(f"version: 1\napp: a\ninitial: s0\nstates:\n{states}") == [
+        f"{PATH}:5:3: states: at most 500 entries, not 501"
+    ]
+
+
+def test_a_value_echoed_by_jsonschema_is_cut() -> None:
+    (found,) = problems(
+        "version: 1\napp: a\ninitial: s\nlimits: {max_steps: "
+        + "9" * 300
+        + "}\nstates: {s: {final: true}}\n"
+    )
+    assert (
+        found == f"{PATH}:4:21: limits.max_steps: {'9' * 79}… is greater than the maximum of 100000"
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
 from fakes import write_file
 
-from flowrunner.flow import FlowError
+from flowrunner.flow import FlowError, yamltree
 from flowrunner.flow.yamltree import MAX_BYTES, MAX_DEPTH, parse, read
 
 write = write_file
@@ -297,3 +298,79 @@ def test_yaml_1_1_yes_stays_text_as_in_yaml_1_2() -> None:
 def test_an_empty_value_is_on_the_line_of_its_key() -> None:
     tree = parse("app:\ninitial: x\n", "flow.yaml")
     assert tree.values[("app",)][0] == 1
+
+
+# Hostile files
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# " + "[" * 60 + "\na: 1\n",  # in a comment
+        "a: 1  # " + "{" * 60 + "\n",
+        'a: "' + "[" * 60 + '"\n',
+        "a: it's " + "[" * 60 + "\n",  # a plain scalar, after a quote
+        "a: |\n  " + "[" * 60 + "\n",
+    ],
+)
+def test_brackets_that_are_text_are_no_nesting(text: str) -> None:
+    parse(text, "flow.yaml")
+
+
+def test_nesting_counts_block_levels_too(tmp_path: Path) -> None:
+    text = "".join("  " * n + f"k{n}:\n" for n in range(MAX_DEPTH)) + "  " * MAX_DEPTH + "- 1\n"
+    path = write(tmp_path, text)
+    assert problem(path) == f"{path}:41:83: nested deeper than {MAX_DEPTH} levels"
+
+
+def test_more_values_than_the_limit_are_refused_where_the_limit_is_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yamltree, "MAX_VALUES", 10)
+    path = write(tmp_path, "a: [1, 2, 3, 4, 5, 6, 7, 8]\nb: 1\n")
+    assert problem(path) == f"{path}:1:26: more than 10 values in one file"
+
+
+def test_a_lone_surrogate_is_refused_and_a_pair_is_one_character(tmp_path: Path) -> None:
+    assert parse('a: "\\ud83d\\ude00"\n', "f.yaml").data == {"a": "😀"}
+    path = write(tmp_path, 'a: "x\\udfff"\n')
+    assert problem(path) == (
+        f"{path}:1:4: a: text with an invalid character (a lone surrogate, as \\ud800)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("%YAML 1.0\n---\na: 1\n", "1:1"), ("a:\n- 1\n%YAML 1.3\n- 2\n", "3:1")],
+)
+def test_a_yaml_version_ruamel_cannot_read_is_refused(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    path = write(tmp_path, text)
+    version = text.split("%YAML ")[1][:3]
+    assert problem(path) == (
+        f"{path}:{where}: %YAML {version} is not supported: write %YAML 1.2, or leave it out"
+    )
+
+
+def test_a_reused_anchor_is_refused_without_a_warning(tmp_path: Path) -> None:
+    path = write(tmp_path, "a: &x 1\nb: &x 2\n")  # warnings are errors in the tests
+    assert problem(path) == f"{path}:1:4: a: anchors and aliases (&name, *name) are not allowed"
+
+
+def test_a_number_too_big_to_print_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "a: 0x" + "f" * 900 + "\n")  # 1084 digits: str() would refuse it
+    assert problem(path) == (
+        f"{path}:1:4: a: '0x{'f' * 77}…' is too big a number: at most 1000 decimal digits"
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "flow.yaml"
+    os.mkfifo(fifo)
+    assert problem(str(fifo)) == f"{fifo}: cannot read: not a file but a FIFO (named pipe)"
+
+
+def test_a_nul_in_the_path_is_a_problem() -> None:
+    assert problem("a\0b.yaml") == "a\\x00b.yaml: cannot read: embedded null byte"
