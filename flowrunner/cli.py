@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import sys
 import traceback
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from . import __version__
 from .commands.validate import report
 from .flow import FlowError
+from .store import default_path
 
 EPILOG = "Docs and examples: README.md. Exit codes: 0 ok, 1 invalid/failed, 2 usage, 3 bug."
 
@@ -100,6 +102,20 @@ def _serve(
         help="text (default) or json, one object per line",
     )
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info")
+    p.add_argument(
+        "--state",
+        default=environ.get("FLOWRUNNER_STATE", str(default_path())),
+        metavar="PATH|redis://HOST:PORT/DB|none",
+        help="where calls are kept so that they outlive the runner: a SQLite file (created on "
+        "first use), a Redis shared by several runners, or none (env FLOWRUNNER_STATE; "
+        "default %(default)s)",
+    )
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="reload the flows when a flow file changes (as on SIGHUP): new calls get the "
+        "new version, calls in progress finish on theirs",
+    )
 
 
 def ari_url(text: str) -> str:
@@ -212,6 +228,9 @@ def _schema(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a character gets
+        if isinstance(stream, io.TextIOWrapper):  # \u2026, not a crash
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     command = importlib.import_module(f"flowrunner.commands.{args.verb}")
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -47,6 +48,7 @@ PONG_WITHIN = 10.0  # seconds we then wait for any whole frame before calling th
 REQUEST_TIMEOUT = 10.0
 TICK = 1.0  # seconds between two checks of the request timeouts and the keepalive
 BACKOFF_FIRST, BACKOFF_CAP = 0.5, 30.0
+RETRY_NOT_UP = (0.15, 0.35)  # seconds between tries while Asterisk is down or starting
 CONNECT_TIMEOUT = 15.0  # seconds for the WebSocket handshake (each read: 5 s)
 STABLE_AFTER = 10.0  # seconds a link must have lasted for the backoff to start over
 PROBE = "probe"  # the request id of the REST-over-WebSocket probe
@@ -93,6 +95,34 @@ def _host(netloc: str) -> str:
     return netloc.rsplit("@", 1)[-1]
 
 
+def not_up_yet(error: BaseException) -> bool:
+    """Asterisk is down or still starting: the connection is refused, then its HTTP server
+    answers 404 and 503 for a moment (seen on 22.10) before ARI is up."""
+    status = getattr(error, "status_code", None)
+    return isinstance(error, ConnectionRefusedError) or status in (404, 502, 503)
+
+
+class Outage:
+    """How long ARI has been out, and the last reason logged: each change is logged once."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.reason = ""
+
+    def says(self, reason: str) -> bool:
+        """True when `reason` is news (log it)."""
+        self.since = self.since or time.monotonic()
+        news, self.reason = reason != self.reason, reason
+        return news
+
+    def over(self) -> str:
+        """For the connect line: how long it was out (empty after no outage)."""
+        if self.since is None:
+            return ""
+        seconds, self.since, self.reason = time.monotonic() - self.since, None, ""
+        return f" (after {seconds:.1f}s out)"
+
+
 def backoff(attempt: int, rng: random.Random | None = None) -> float:
     """Capped exponential backoff with jitter: 0.5 s, 1 s, 2 s … up to 30 s, each ±50%."""
     ceiling = min(BACKOFF_CAP, BACKOFF_FIRST * 2**attempt)
@@ -123,6 +153,7 @@ class AriSession:
         self.skipped = Throttle(log)
         self._replaced: set[str] = set()  # apps another client took over on this connection
         self.stopping = threading.Event()
+        self.resubscribing = threading.Event()  # the apps changed: connect again, at once
 
     def wake(self) -> None:
         """Rouse the live loop from any thread (or a signal handler)."""
@@ -130,6 +161,14 @@ class AriSession:
             if not self._closed:
                 with contextlib.suppress(BlockingIOError):  # a full pipe: the loop wakes anyway
                     os.write(self._wake_write, b"!")
+
+    def subscribe(self, apps: tuple[str, ...]) -> None:
+        """Serve these apps from now on: the events WebSocket is opened again for them (an app
+        is subscribed by connecting for it). From the loop's thread."""
+        if apps != self.config.apps:
+            self.config = dataclasses.replace(self.config, apps=apps)
+            self.resubscribing.set()
+            self.wake()
 
     def stop(self) -> None:
         """Ask `serve` to return; safe from a signal handler."""
@@ -149,27 +188,34 @@ class AriSession:
         """Run until `stop()`: connect (again and again), feed the engine, fire its timers.
         After each (re)connect, `channels_in_app(app, ids)` says which channels Asterisk still
         has in each app."""
-        attempt = 0
+        attempt, outage = 0, Outage()
         while not self.stopping.is_set():
-            ws, opened = None, float("inf")
+            ws, opened, failure = None, float("inf"), None
             try:
                 ws = self._connect(engine)
                 opened = time.monotonic()
-                self._on_connected(ws, channels_in_app)
+                self._on_connected(ws, channels_in_app, outage.over())
                 self._read(ws, engine)
             except LINK_ERRORS as error:
-                if not self.stopping.is_set():
-                    log.warning("ARI at %s: %s", self.config.safe_url, _describe(error))
+                failure = error
             finally:
                 self._disconnect(ws)
+            if self.stopping.is_set():
+                return
+            if self.resubscribing.is_set():
+                self.resubscribing.clear()
+                continue
             if time.monotonic() - opened >= STABLE_AFTER:
                 attempt = 0  # not on open: a server that accepts and drops must not storm
-            if not self.stopping.is_set():
-                delay = backoff(attempt)
-                attempt += 1
+            if failure is not None and outage.says(_describe(failure)):  # once per change
+                log.warning("ARI at %s: %s", self.config.safe_url, _describe(failure))
+            if failure is not None and not_up_yet(failure):
+                delay = random.uniform(*RETRY_NOT_UP)  # it may be back any moment: try often
+            else:
+                delay, attempt = backoff(attempt), attempt + 1
                 log.info("reconnecting to ARI in %.1fs (attempt %d)", delay, attempt)
-                with self._selector(None) as selector:
-                    self._wait(engine, selector, time.monotonic() + delay)
+            with self._selector(None) as selector:
+                self._wait(engine, selector, time.monotonic() + delay)
 
     def _connect(self, engine: Engine) -> websocket.WebSocket:
         """Open the events WebSocket on a helper thread while the loop runs the engine: the
@@ -213,7 +259,9 @@ class AriSession:
                     return True
         return False
 
-    def _on_connected(self, ws: websocket.WebSocket, channels_in_app: ChannelsInApp) -> None:
+    def _on_connected(
+        self, ws: websocket.WebSocket, channels_in_app: ChannelsInApp, down: str = ""
+    ) -> None:
         mode = self.config.transport
         self.transport.use_websocket = mode == "websocket"
         self.rest.attach(ws)
@@ -221,10 +269,11 @@ class AriSession:
         if mode == "auto":  # its answer comes with the events, and switches the transport
             ws.send(json.dumps(_rest_request(PROBE, "GET", "asterisk/ping")))
         log.info(
-            "connected to ARI at %s for app %s; REST over %s",
+            "connected to ARI at %s for app %s; REST over %s%s",
             self.config.safe_url,
             ", ".join(self.config.apps),
             self.transport.name if mode != "auto" else "http until Asterisk answers the probe",
+            down,
         )
         for app in self.config.apps:
             self._list_channels(app, channels_in_app)
@@ -245,10 +294,10 @@ class AriSession:
         last_heard, pinged = time.monotonic(), False
         next_check = last_heard + TICK  # every TICK, busy link or not: request timeouts
         with self._selector(ws) as selector:
-            while not self.stopping.is_set():
-                if self._wait(engine, selector, next_check) and self._read_frames(
-                    ws, reader, engine
-                ):
+            while not self.stopping.is_set() and not self.resubscribing.is_set():
+                if self._wait(
+                    engine, selector, next_check, self.resubscribing
+                ) and self._read_frames(ws, reader, engine):
                     last_heard, pinged = time.monotonic(), False
                 if self.rest.send_error is not None:
                     raise self.rest.send_error
@@ -420,6 +469,8 @@ def _describe(error: Exception) -> str:
     status = getattr(error, "status_code", None)
     if status == 401:
         return "401 Unauthorized: check --ari-user and --ari-password"
+    if isinstance(status, int):  # its message holds every header Asterisk sent: too much
+        return f"the events WebSocket was refused with HTTP status {status}"
     if isinstance(error, ConnectionRefusedError):
         return "connection refused (is Asterisk running, with http.conf enabled?)"
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__

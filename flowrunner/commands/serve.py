@@ -7,17 +7,25 @@ import gc
 import logging
 import signal
 import threading
+import time
+from pathlib import Path
 from types import FrameType
 
 from ..ari.session import AriConfig, AriSession
 from ..engine.clock import SystemClock
 from ..engine.machine import CompiledFlow, compile_flow
 from ..engine.messages import Reconcile
+from ..engine.reconcile import Kept, kept_calls
 from ..engine.runtime import Runtime
 from ..flow import FlowError, Problem, load_flow
 from ..logs import LogJournal, setup
+from ..ports import Store
+from ..store import StoreError, open_store
+from ..store.writer import Writer
 from ..web.client import RequestsWebClient
 from .validate import flow_files
+
+WATCH_EVERY = 1.0  # seconds between two looks at the flow files, with --watch
 
 log = logging.getLogger("flowrunner.serve")
 
@@ -48,6 +56,11 @@ def main(args: argparse.Namespace) -> int:
         print("no flow files found in: " + " ".join(args.flows))
         return 1
     setup(args.log_format, args.log_level)
+    try:
+        store = open_store(args.state)
+    except StoreError as error:
+        print(f"flowrunner serve: {error}")
+        return 1
     _tune_garbage_collector()
     config = AriConfig(
         args.ari_url,
@@ -58,17 +71,113 @@ def main(args: argparse.Namespace) -> int:
     )
     session = AriSession(config)
     web = RequestsWebClient(wake=session.wake)
-    runtime = Runtime(compiled, session.transport, SystemClock(), LogJournal(), web)
-    _stop_on_signals(session)
+    writer = Writer(store, getattr(store, "where", "the store")) if store else None
+    runtime = Runtime(compiled, session.transport, SystemClock(), LogJournal(), web, keeper=writer)
+    if store is not None:
+        runtime.reconciler.kept = _kept(store, runtime.flows)
+    serving = Serving(runtime, session, args.flows, args.watch)
+    _on_signals(session, serving)
     for c in compiled:
-        log.info("serving flow %s (app %s, %d states)", c.flow.path, c.flow.app, len(c.flow.states))
+        log.info("serving flow %s (app %s, version %s)", c.flow.path, c.flow.app, c.flow.version)
     try:
-        session.serve(runtime, lambda app, ids: runtime.post(Reconcile(app, ids)))
+        session.serve(serving, lambda app, ids: runtime.post(Reconcile(app, ids)))
     finally:
         web.close()
         session.close()
-        log.info("stopped; %d call(s) were in progress", len(runtime.calls))
+        _stopped(runtime, writer)
     return 0
+
+
+def _kept(store: Store, flows: dict[str, CompiledFlow]) -> dict[str, Kept]:
+    """The calls the store keeps for these apps, to be taken over when Asterisk lists them."""
+    try:
+        kept, problems = kept_calls(store.calls(), flows, store.flow)
+    except Exception as error:  # a store that is down: serve anyway, keeping nothing of old
+        log.error("durability degraded: cannot read the kept calls (%s)", type(error).__name__)
+        return {}
+    for problem in problems:
+        log.warning("a kept call cannot be carried on: %s", problem)
+    if kept:
+        log.info("%d kept call(s) to take over once Asterisk lists them", len(kept))
+    return kept
+
+
+def _stopped(runtime: Runtime, writer: Writer | None) -> None:
+    """The calls stay in Stasis, kept for the next runner: what is waiting is written first."""
+    lost = writer is not None and not writer.close(timeout=1.5)
+    kept = "kept for the next runner" if writer else "not kept (--state none)"
+    log.info("stopped; %d call(s) were in progress, %s", len(runtime.calls), kept)
+    if lost:
+        log.error("durability degraded: the store did not take the last snapshots in time")
+
+
+class Serving:
+    """What the live loop drives while serving: the runtime, and the reloads of the flows asked
+    for (SIGHUP, or with --watch a flow file that changed), done on the loop's own thread
+    between two messages. New calls get the new versions; calls in progress finish on theirs;
+    a flow that no longer validates is refused and the old ones keep serving."""
+
+    def __init__(self, runtime: Runtime, session: AriSession, paths: list[str], watch: bool):
+        self.runtime, self.session, self.paths = runtime, session, paths
+        self.watching = FlowFiles(paths) if watch else None
+        self.asked = threading.Event()
+        self.next_look = time.monotonic() + WATCH_EVERY
+
+    def ask_reload(self) -> None:
+        """Safe from a signal handler."""
+        self.asked.set()
+        self.session.wake()
+
+    def post(self, message: object) -> None:
+        self.runtime.post(message)
+
+    def drain(self) -> None:
+        if self.asked.is_set() or self._files_changed():
+            self.asked.clear()
+            self.reload()
+        self.runtime.drain()
+
+    def fire_due_timers(self) -> None:
+        self.runtime.fire_due_timers()
+
+    def seconds_to_next_timer(self) -> float | None:
+        runtime = self.runtime.seconds_to_next_timer()
+        if self.watching is None:
+            return runtime
+        look = max(0.0, self.next_look - time.monotonic())
+        return look if runtime is None else min(runtime, look)
+
+    def _files_changed(self) -> bool:
+        if self.watching is None or time.monotonic() < self.next_look:
+            return False
+        self.next_look = time.monotonic() + WATCH_EVERY
+        return self.watching.changed()
+
+    def reload(self) -> None:
+        try:
+            compiled = load_all(self.paths)
+        except FlowError as error:
+            for problem in error.problems:
+                log.error("reload refused: %s", problem)
+            log.error("the flows served are unchanged")
+            return
+        old, new = self.runtime.flows, {c.flow.app: c for c in compiled}
+        for app in sorted(old.keys() | new.keys()):
+            before, after = old.get(app), new.get(app)
+            if after is None:
+                log.info("app %s no longer served: its calls in progress finish", app)
+            elif before is None or before.flow.version != after.flow.version:
+                was = f" (was {before.flow.version})" if before else ""
+                log.info(
+                    "app %s: new calls run %s version %s%s",
+                    app,
+                    after.flow.path,
+                    after.flow.version,
+                    was,
+                )
+        self.runtime.flows = new
+        live = {call.flow_name for call in self.runtime.calls.values()}
+        self.session.subscribe(tuple(sorted(new.keys() | live)))
 
 
 def _tune_garbage_collector() -> None:
@@ -82,11 +191,39 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 30)
 
 
-def _stop_on_signals(session: AriSession) -> None:
+def _on_signals(session: AriSession, serving: Serving) -> None:
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         session.stop()
 
+    def reload(signum: int, frame: FrameType | None) -> None:
+        log.info("received SIGHUP, reloading the flows")
+        serving.ask_reload()
+
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+
+class FlowFiles:
+    """The flow files of `serve`'s paths, and whether they changed (added, removed, edited)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        self.seen = self._look()
+
+    def changed(self) -> bool:
+        now = self._look()
+        changed, self.seen = now != self.seen, now
+        return changed
+
+    def _look(self) -> frozenset[tuple[str, int, int]]:
+        found = set()
+        for path in flow_files(self.paths):
+            try:
+                stat = Path(path).stat()
+            except OSError:
+                continue
+            found.add((path, stat.st_mtime_ns, stat.st_size))
+        return frozenset(found)

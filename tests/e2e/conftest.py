@@ -72,12 +72,15 @@ def asterisk() -> None:
 
 
 class Runner:
-    """`flowrunner serve` in a subprocess, logging JSON lines to a file."""
+    """`flowrunner serve` in a subprocess, logging JSON lines to a file; its calls are kept in
+    `state` (by default a SQLite file of its own, beside the log)."""
 
-    def __init__(self, log_path: Path, *flows: str) -> None:
+    def __init__(self, log_path: Path, *flows: str, state: str = "", options: tuple[str, ...] = ()):
         self.log_path = log_path
         self.log_file = log_path.open("w")
-        command = [sys.executable, "-m", "flowrunner", "serve", "--log-format", "json", *flows]
+        state = state or str(log_path.with_suffix(".db"))
+        command = [sys.executable, "-m", "flowrunner", "serve", "--log-format", "json"]
+        command += ["--state", state, *options, *flows]
         self.process = subprocess.Popen(command, cwd=REPO, stderr=self.log_file, text=True)
 
     def lines(self) -> list[dict[str, Any]]:
@@ -101,6 +104,12 @@ class Runner:
         code = self.process.wait(timeout=10)
         self.log_file.close()
         return code
+
+    def kill(self) -> None:
+        """As a crash or an OOM kill would: no chance to write anything more."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self.log_file.close()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -48,8 +49,10 @@ def event(channel: str, kind: str = "StasisStart") -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def attempts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A fast loop (a 10 ms tick, no backoff delay); returns the backoff attempts asked for."""
+    """A fast loop (a 10 ms tick, no backoff delay, no wait between tries while Asterisk is
+    not up); returns the backoff attempts asked for."""
     monkeypatch.setattr(session_module, "TICK", 0.01)
+    monkeypatch.setattr(session_module, "RETRY_NOT_UP", (0.0, 0.0))
     asked: list[int] = []
 
     def no_delay(attempt: int, rng: object = None) -> float:
@@ -651,7 +654,7 @@ def test_reconnects_and_lists_the_channels_of_each_app_again(
     assert logged in warnings(caplog)[0]
 
 
-@pytest.mark.parametrize(("stable_after", "last"), [(60.0, 4), (0.0, 0)])
+@pytest.mark.parametrize(("stable_after", "last"), [(60.0, 3), (0.0, 0)])
 def test_backoff_grows_while_connecting_fails_and_restarts_after_a_lasting_connection(
     rigs: MakeRig,
     attempts: list[int],
@@ -676,7 +679,7 @@ def test_backoff_grows_while_connecting_fails_and_restarts_after_a_lasting_conne
     when_listed(rig, "b c", ws.feed_close)
     with caplog.at_level(logging.INFO, logger="flowrunner.ari"):
         rig.serve()  # then a last refused connect, which stops the session: not logged
-    assert attempts == [0, 1, 2, 3, last]
+    assert attempts == [0, 1, 2, last]  # a refused connection is retried soon, not backed off
     assert len(rig.connector.configs) == 6
     prefix = "ARI at http://pbx.example:8088: "
     assert warnings(caplog) == [
@@ -688,6 +691,39 @@ def test_backoff_grows_while_connecting_fails_and_restarts_after_a_lasting_conne
     ]
     assert f"reconnecting to ARI in 0.0s (attempt {last + 1})" in caplog.text
     assert "secret" not in caplog.text
+
+
+def test_while_asterisk_is_down_or_starting_it_is_tried_often_and_logged_once(
+    rigs: MakeRig,
+    attempts: list[int],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Refused, then (seen while Asterisk 22 starts) 404 and 503 from its HTTP server: tried
+    again at a short fixed interval, not backed off; each change of reason logged once."""
+    delays: list[tuple[float, float]] = []
+    monkeypatch.setattr(session_module.random, "uniform", lambda a, b: delays.append((a, b)) or 0.0)
+    refused = ConnectionRefusedError(111, "Connection refused")
+    starting = [
+        websocket.WebSocketBadStatusException("Handshake status %d %s", status, "x")
+        for status in (404, 503)
+    ]
+    ws = FakeWebSocket()
+    rig = rigs(refused, refused, refused, *starting, ws, config=HTTP_ONLY)
+    when_listed(rig, "b c", ws.feed_close)
+    with caplog.at_level(logging.INFO, logger="flowrunner.ari"):
+        rig.serve()
+    assert delays[:5] == [session_module.RETRY_NOT_UP] * 5
+    assert attempts == [0]  # only after the link, closed by Asterisk, went down
+    prefix = "ARI at http://pbx.example:8088: "
+    assert warnings(caplog)[:3] == [
+        prefix + "connection refused (is Asterisk running, with http.conf enabled?)",
+        prefix + "the events WebSocket was refused with HTTP status 404",
+        prefix + "the events WebSocket was refused with HTTP status 503",
+    ]
+    (connected,) = [r.getMessage() for r in caplog.records if "connected to ARI" in r.getMessage()]
+    assert re.search(r"; REST over http \(after [0-9.]+s out\)$", connected)
+    assert "reconnecting to ARI" not in caplog.text.split("connected to ARI")[0]
 
 
 # -- stop ------------------------------------------------------------------------------------
@@ -727,7 +763,7 @@ def test_stop_during_the_backoff_makes_serve_return(
         return 60.0
 
     monkeypatch.setattr(session_module, "backoff", long_backoff)
-    rig = rigs(ConnectionRefusedError(111, "Connection refused"), FakeWebSocket())
+    rig = rigs(OSError("no route to host"), FakeWebSocket())
     stopper = stop_from_another_thread(rig, backing_off)
     rig.serve()
     stopper.join()

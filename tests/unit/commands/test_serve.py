@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +126,20 @@ def test_the_ari_url_from_the_environment_is_checked_too(
 )
 def test_good_ari_urls_are_taken_as_they_are(url: str) -> None:
     assert build_parser({}).parse_args(["serve", "flows", "--ari-url", url]).ari_url == url
+
+
+def test_a_terminal_that_cannot_show_a_character_gets_it_escaped_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    flow = tmp_path / "flow.yaml"
+    flow.write_text("version: 1\napp: x\ninitial: stärt\nstates: {a: {final: true}}\n")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(
+        [sys.executable, "-m", "flowrunner", "validate", str(flow)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "'st\\xe4rt' is not valid" in done.stdout
