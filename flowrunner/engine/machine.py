@@ -27,8 +27,10 @@ class CompiledFlow:
     machine_class: type[StateChart[Any]]
     events: frozenset[str]  # every event some state reacts to: others are never sent
 
-    def new_machine(self, model: Any) -> StateChart[Any]:
-        return self.machine_class(model=model)
+    def new_machine(self, model: Any, start: str | None = None) -> StateChart[Any]:
+        """A machine for one call, entering the initial state (or `start`), unless the model
+        already holds a state: a call restored from its snapshot enters nothing."""
+        return self.machine_class(model=model, start_value=start)
 
 
 def compile_flow(flow: Flow) -> CompiledFlow:
@@ -37,6 +39,8 @@ def compile_flow(flow: Flow) -> CompiledFlow:
         _class_name(flow.app),
         states,
         catch_errors_as_events=False,  # a bug in a callback must surface, not be dropped
+        # a state reached only by `recovery` is a start of its own (the loader checks the rest)
+        validate_disconnected_states=flow.recovery is None,
     )
     events = {m.event for s in flow.states.values() for m in _moves(flow, s)}
     return CompiledFlow(flow, machine_class, frozenset(events))

@@ -23,8 +23,8 @@ from urllib.parse import quote
 
 from ..flow import FlowError, yamltree
 from ..flow.loader import flow_from_tree
-from ..ports import Done, Request, Response
-from .call import Call, Queued, hangup_request
+from ..ports import Done, Event, Request, Response
+from .call import Call, Queued, hangup_request, new_call
 from .machine import CompiledFlow, compile_flow
 from .messages import Reconcile, Replied
 from .snapshot import restore
@@ -47,6 +47,7 @@ class Stray:
     """Asterisk's answer about a channel in the app that no call owned when it was listed."""
 
     channel: str
+    app: str
     response: Response
 
 
@@ -70,7 +71,7 @@ class Reconciler:
                 self._take_over(kept)
                 continue
             ask = Request("GET", f"channels/{quote(channel, safe='')}", action="reconcile")
-            runtime.sender.transport.submit(ask, self._answer_to(channel))
+            runtime.sender.transport.submit(ask, self._answer_to(channel, message.app))
         for channel, kept in list(self.kept.items()):
             if kept.data["flow"] == message.app and channel not in message.channel_ids:
                 del self.kept[channel]
@@ -110,17 +111,41 @@ class Reconciler:
             call.sending = 0
 
     def stray(self, message: Stray) -> None:
-        if message.channel in self.runtime.channels or not message.response.ok:
+        """A channel nobody owns: the flow's `recovery` starts its call over, else it is hung up
+        (never left in silence)."""
+        runtime, body = self.runtime, message.response.body
+        if message.channel in runtime.channels or not message.response.ok:
             return  # its call started meanwhile, or it is gone
-        body = message.response.body
-        name = str(body.get("name") or message.channel) if isinstance(body, dict) else "?"
+        channel = body if isinstance(body, dict) else {}
+        name = str(channel.get("name") or message.channel)
+        compiled = runtime.flows.get(message.app)
+        if compiled is not None and compiled.flow.recovery is not None:
+            self._start_over(message, channel, compiled, compiled.flow.recovery.target)
+            return
         why = "in the app, but no call of this runner owns it: hung up"
-        self.runtime.journal.record(name, "error", f"channel {why}", level="warning")
-        self.runtime.sender.transport.submit(hangup_request(message.channel), lambda _: None)
+        runtime.journal.record(name, "error", f"channel {why}", level="warning")
+        runtime.sender.transport.submit(hangup_request(message.channel), lambda _: None)
 
-    def _answer_to(self, channel: str) -> Done:
+    def _start_over(
+        self, message: Stray, channel: dict[str, Any], compiled: CompiledFlow, state: str
+    ) -> None:
+        runtime = self.runtime
+        fields = {"type": "StasisStart", "application": message.app, "channel": channel}
+        call = new_call(
+            Event("StasisStart", message.channel, "", message.app, fields),
+            compiled,
+            runtime.clock.now(),
+        )
+        runtime.adopt(call)
+        line = f"started over in {state}: nothing was kept of this call (its flow's recovery)"
+        runtime.journal.record(call.channel_name, "start", line, level="warning")
+        call.machine = compiled.new_machine(call, start=state)
+        runtime.after_moves(call, "", "recovery")
+        runtime.keeping.changed(call)
+
+    def _answer_to(self, channel: str, app: str) -> Done:
         post = self.runtime.post
-        return lambda response: post(Stray(channel, response))
+        return lambda response: post(Stray(channel, app, response))
 
 
 def kept_calls(

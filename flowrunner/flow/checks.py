@@ -70,6 +70,8 @@ def _moves(flow: Flow) -> Iterator[Move]:
     for state in flow.states.values():
         yield from state.moves
     yield from flow.everywhere
+    if flow.recovery is not None:
+        yield flow.recovery
 
 
 def _finals(flow: Flow) -> Iterator[Problem]:
@@ -125,7 +127,8 @@ def _outcomes(flow: Flow) -> Iterator[Problem]:
 def _graph(flow: Flow) -> Iterator[Problem]:
     if any(move.target not in flow.states for move in _moves(flow)):
         return  # the graph has holes; the unknown targets are already reported
-    reachable = _closure({flow.initial}, lambda s: flow.targets_of(flow.states[s]))
+    starts = {flow.initial} | ({flow.recovery.target} if flow.recovery else set())
+    reachable = _closure(starts, lambda s: flow.targets_of(flow.states[s]))
     for state in flow.states.values():
         if state.name not in reachable:
             yield _at(flow, state.where, "unreachable: no transition leads to this state")

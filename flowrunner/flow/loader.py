@@ -88,9 +88,17 @@ class _Builder:
             initial_where=self.where(("initial",)),
             max_steps=data.get("limits", {}).get("max_steps", Flow.max_steps),
             vars=data.get("vars") or {},
+            recovery=self.recovery(data.get("recovery")),
             version=hashlib.sha256(self.tree.text.encode()).hexdigest()[:12],
             text=self.tree.text,
         )
+
+    def recovery(self, spec: dict[str, Any] | None) -> Transition | None:
+        """`recovery: {goto: STATE}`: where a call is started again that a runner finds in
+        its app with nothing kept of it (it would be hung up otherwise)."""
+        if spec is None:
+            return None
+        return Transition("(recovery)", spec["goto"], self.where(("recovery", "goto")))
 
     def state(self, name: str, spec: dict[str, Any]) -> State:
         trail: Trail = ("states", name)

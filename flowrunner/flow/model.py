@@ -101,6 +101,7 @@ class Flow:
     initial_where: Where = field(default=Where(1, 1, ("initial",)))
     max_steps: int = 1000  # state changes one call may make before LimitReached
     vars: Mapping[str, Any] = field(default_factory=dict)  # flow variables, starting values
+    recovery: Transition | None = None  # where a call found with no kept state starts over
     version: str = ""  # a hash of the file's text: a call stays on the version it started on
     text: str = field(default="", repr=False)  # the file's text, kept with the calls on it
 

@@ -192,6 +192,14 @@ def _top_level() -> dict[str, Schema]:
             "propertyNames": {"$ref": "#/$defs/stateName"},
             "additionalProperties": {"$ref": "#/$defs/state"},
         },
+        "recovery": {
+            "type": "object",
+            "required": ["goto"],
+            "additionalProperties": False,
+            "properties": {"goto": {"$ref": "#/$defs/goto"}},
+            "description": "Where a call starts over that a runner finds in its app with "
+            "nothing kept of it (its state was lost); without it, such a call is hung up.",
+        },
         "limits": {
             "type": "object",
             "additionalProperties": False,

@@ -182,3 +182,23 @@ def test_after_a_reconnect_a_call_asks_what_it_missed_while_the_link_was_down(
     runner.post(Reconcile("channel-state", frozenset({"c1"})))
     assert runner.reply(404) == "GET playbacks/c1-play-1"
     assert runner.state == "menu"
+
+
+def test_a_call_nothing_was_kept_of_starts_over_in_the_flows_recovery_state(
+    tmp_path: Path,
+) -> None:
+    recovering = FLOW.replace("initial: start\n", "initial: start\nrecovery: {goto: sorry}\n")
+    recovering += "  sorry:\n    do: [{play: {media: sound:an-error-has-occurred}}]\n"
+    recovering += "    on: {PlaybackFinished: bye}\n"
+    compiled = compile_flow(load_flow(write_file(tmp_path, recovering)))
+    runner = Runner(compiled, VirtualClock(), FakeKeeper())
+    runner.post(Reconcile("channel-state", frozenset({"c1"})))
+    channel = {"id": "c1", "name": "PJSIP/c1", "caller": {"number": "100"}, "state": "Up"}
+    assert runner.reply(200, channel) == "GET channels/c1"
+    assert runner.state == "sorry"
+    assert runner.transport.sent[-1].path == "channels/c1/play/c1-play-1"
+    assert runner.journal.messages("start") == [
+        "started over in sorry: nothing was kept of this call (its flow's recovery)"
+    ]
+    assert runner.journal.messages("transition") == ["(start) -> sorry (recovery)"]
+    assert runner.runtime.calls["c1"].caller == {"number": "100", "name": ""}

@@ -238,3 +238,30 @@ def test_an_out_of_range_delay_points_at_it(tmp_path: Path, delay: str, reason: 
 def test_the_shortest_and_longest_delays(tmp_path: Path, delay: str, seconds: float) -> None:
     (timer,) = load_flow(write(tmp_path, timer_flow(delay))).states["start"].timers
     assert timer.seconds == pytest.approx(seconds)
+
+
+# The recovery state
+
+
+def test_a_state_only_recovery_leads_to_is_reachable(tmp_path: Path) -> None:
+    flow = load_flow(
+        write(
+            tmp_path,
+            HEAD.replace("states:", "recovery: {goto: sorry}\nstates:")
+            + "  start:\n    on: {StasisEnd: ended}\n"
+            + "  sorry:\n    do: [hangup]\n    on: {StasisEnd: ended}\n"
+            + "  ended:\n    final: true\n",
+        )
+    )
+    assert flow.recovery is not None
+    assert flow.recovery.target == "sorry"
+
+
+def test_an_unknown_recovery_state_suggests_the_closest(tmp_path: Path) -> None:
+    path, found = problems(
+        tmp_path,
+        HEAD.replace("states:", "recovery: {goto: sorr}\nstates:")
+        + "  start:\n    on: {StasisEnd: sorry}\n"
+        + "  sorry:\n    final: true\n",
+    )
+    assert found == [f"{path}:4:18: recovery.goto: unknown state 'sorr'; did you mean 'sorry'?"]
