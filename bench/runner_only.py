@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -50,9 +51,13 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fake_ari import CallRecord, FakeAri
 from pyspy_top import summarize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from redis_server import redis_server  # the tests' loopback redis-server
 
 REPO = Path(__file__).resolve().parent.parent
 FLOW = REPO / "flows" / "channel-state.yaml"
@@ -75,6 +80,7 @@ class RunSpec:
     log_level: str = "warning"
     purpose: str = "sweep"  # sweep | logging | concurrent
     profile_dir: Path | None = None
+    state: str = "none"  # none | sqlite | redis://… | legacy (a runner with no --state)
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class RunResult:
     problems: list[str] = field(default_factory=list)  # runner WARNING/ERROR lines, bench notes
     failures: list[str] = field(default_factory=list)  # what the failed calls did, by kind
     code: str = ""  # the flowrunner the runner imported: commit, or folder
+    keeping: dict[str, Any] = field(default_factory=dict)  # the runner's --stats
 
     @property
     def failed(self) -> int:
@@ -203,6 +210,9 @@ def start_runner(port: int, spec: RunSpec, log: Path) -> subprocess.Popen[bytes]
         "--log-level",
         spec.log_level,
     ]
+    if spec.state != "legacy":  # an older flowrunner has no --state: it keeps nothing
+        state = str(log.parent / "calls.db") if spec.state == "sqlite" else spec.state
+        command += ["--state", state, "--stats", str(log.parent / "stats.json")]
     # Logs go to a file: a pipe nobody reads would block the runner once full. It runs in the
     # log's folder, not the repository, so that PYTHONPATH can pin another copy of flowrunner.
     with log.open("wb") as sink:
@@ -255,6 +265,9 @@ async def run_once(spec: RunSpec, quiet_wait: float = 0.0) -> RunResult:
                 stop(profiler)
             await server.close()
             read_log(log, result)
+            stats = log.parent / "stats.json"
+            if stats.exists():
+                result.keeping = json.loads(stats.read_text())
     collect(server, result)
     return result
 
@@ -324,7 +337,8 @@ HEADER = (
     "| rate/s | log | calls | done | failed | peak live | answer late p50/p99/max ms "
     "| hangup late p50/p99/max ms | ring p50/p99 ms | runner CPU ms/call: all (sys), core % "
     "| runner peak RSS MB | fake ARI CPU ms/call (core %) | start lag p99 ms "
-    "| other load (cores) | p99 ≤ 10 ms, 0 failed |"
+    "| other load (cores) | state: snapshot p50/p99 µs, store µs/snapshot "
+    "| p99 ≤ 10 ms, 0 failed |"
 )
 
 
@@ -345,9 +359,20 @@ def row(r: RunResult) -> str:
         f"{r.server_cpu_ms:.2f} ({r.server_cpu_share:.0%})",
         f"{r.start_lag_p99_ms:.1f}",
         f"{r.other_load:.2f}",
+        keeping(r),
         ("yes" if r.passed else "**no**") + (" (busy machine: rerun)" if r.disturbed else ""),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def keeping(r: RunResult) -> str:
+    """What keeping calls cost the runner: per snapshot on its loop, per snapshot written."""
+    state = "redis" if r.spec.state.startswith("redis") else r.spec.state
+    k = r.keeping
+    if not k or not k.get("snapshots"):
+        return state
+    shot = k["snapshot_us"]
+    return f"{state}: {shot['p50']:.0f} / {shot['p99']:.0f}, {k['store_us_per_snapshot']:.1f}"
 
 
 def table(results: list[RunResult]) -> str:
@@ -446,18 +471,25 @@ def code_version() -> str:
 # -- main -------------------------------------------------------------------------------------
 
 
-def plan(args: argparse.Namespace) -> list[RunSpec]:
+def plan(args: argparse.Namespace, redis_url: str = "") -> list[RunSpec]:
     profile = Path(args.profile) if args.profile else None
-    specs = [
-        RunSpec(rate, args.seconds, args.transport, profile_dir=profile) for rate in args.rates
-    ]
-    if args.info_rate:
-        specs.append(RunSpec(args.info_rate, args.seconds, args.transport, "info", "logging"))
-    if args.concurrent:
-        # A call lasts 6 s, so rate * 6 calls are in the app once the first ones end.
-        rate = math.ceil(args.concurrent * 1.05 / CALL_SECONDS)
-        seconds = max(args.seconds, CALL_SECONDS + 2)
-        specs.append(RunSpec(rate, seconds, args.transport, purpose="concurrent"))
+    specs = []
+    for state in args.states:
+        state = redis_url if state == "redis" else state
+        transport = args.transport
+        specs += [
+            RunSpec(r, args.seconds, transport, profile_dir=profile, state=state)
+            for r in args.rates
+        ]
+        if args.info_rate:
+            specs.append(
+                RunSpec(args.info_rate, args.seconds, transport, "info", "logging", state=state)
+            )
+        if args.concurrent:
+            # A call lasts 6 s, so rate * 6 calls are in the app once the first ones end.
+            rate = math.ceil(args.concurrent * 1.05 / CALL_SECONDS)
+            seconds = max(args.seconds, CALL_SECONDS + 2)
+            specs.append(RunSpec(rate, seconds, transport, purpose="concurrent", state=state))
     return specs
 
 
@@ -491,6 +523,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="how long calls are started")
     parser.add_argument("--transport", choices=["websocket", "http"], default="websocket")
+    parser.add_argument(
+        "--states",
+        type=lambda text: text.split(","),
+        default=["none"],
+        help="where the runner keeps its calls, one sweep each: none (default), sqlite (a file "
+        "of the run's own), redis (a redis-server the bench starts on loopback), legacy (no "
+        "--state: for a pinned older flowrunner)",
+    )
     parser.add_argument("--info-rate", type=float, default=500.0, help="0: no info-level run")
     parser.add_argument(
         "--concurrent", type=int, default=1000, help="calls to hold at once (0: no such run)"
@@ -509,10 +549,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = asyncio.run(run_all(plan(args), args.quiet_wait))
-    print(report(results, args.transport))
-    if args.json:
-        Path(args.json).write_text(json.dumps([asdict(r) for r in results], default=str, indent=1))
+    with contextlib.ExitStack() as stack:
+        url = ""
+        if "redis" in args.states:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-redis-"))
+            url = stack.enter_context(redis_server(Path(folder)))
+        results = asyncio.run(run_all(plan(args, url), args.quiet_wait))
+        print(report(results, args.transport))
+        if args.json:
+            raw = [asdict(r) for r in results]
+            Path(args.json).write_text(json.dumps(raw, default=str, indent=1))
     return 0
 
 

@@ -111,6 +111,12 @@ def _serve(
         "default %(default)s)",
     )
     p.add_argument(
+        "--stats",
+        metavar="FILE",
+        help="when stopping, write what keeping calls cost (snapshots, store writes) to FILE "
+        "as JSON: for benchmarks",
+    )
+    p.add_argument(
         "--watch",
         action="store_true",
         help="reload the flows when a flow file changes (as on SIGHUP): new calls get the "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import signal
 import threading
@@ -85,7 +86,31 @@ def main(args: argparse.Namespace) -> int:
         web.close()
         session.close()
         _stopped(runtime, writer)
+        if args.stats:
+            Path(args.stats).write_text(json.dumps(_statistics(runtime, writer), indent=1))
     return 0
+
+
+def _statistics(runtime: Runtime, writer: Writer | None) -> dict[str, object]:
+    """What keeping calls cost, for benches: each snapshot on the runtime's thread, and the
+    store's batches on the writer's."""
+    costs = sorted(runtime.keeping.costs)
+    batches = writer.batches if writer else []
+    written = sum(count for count, _ in batches)
+    return {
+        "snapshots": len(costs),
+        "snapshot_us": {"p50": _rank(costs, 50) * 1e6, "p99": _rank(costs, 99) * 1e6},
+        "store_batches": len(batches),
+        "store_batch_ms": {
+            "p50": _rank(sorted(s for _, s in batches), 50) * 1e3,
+            "p99": _rank(sorted(s for _, s in batches), 99) * 1e3,
+        },
+        "store_us_per_snapshot": sum(s for _, s in batches) * 1e6 / max(1, written),
+    }
+
+
+def _rank(ordered: list[float], percent: int) -> float:
+    return ordered[max(0, -(-percent * len(ordered) // 100) - 1)] if ordered else 0.0
 
 
 def _kept(store: Store, flows: dict[str, CompiledFlow]) -> dict[str, Kept]:

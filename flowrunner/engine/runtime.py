@@ -65,12 +65,12 @@ class Runtime:
         self.inbox.put(message)
 
     def drain(self) -> None:
-        """Process every message posted so far, in order."""
+        """Process every message posted so far, in order; then keep the calls they changed."""
         while True:
             try:
                 message = self.inbox.get_nowait()
             except queue.Empty:
-                return
+                return self.keeping.flush()
             self.process(message)
 
     def fire_due_timers(self) -> None:
