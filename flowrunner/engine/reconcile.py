@@ -76,6 +76,8 @@ class Reconciler:
             if kept.data["flow"] == message.app and channel not in message.channel_ids:
                 del self.kept[channel]
                 runtime.keeping.forget(channel)
+                line = "a kept call whose channel Asterisk no longer has: forgotten"
+                runtime.journal.record(str(kept.data.get("name", channel)), "end", line)
 
     def _take_over(self, kept: Kept) -> None:
         runtime, clock = self.runtime, self.runtime.clock
