@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..ports import Event, Request, Response, to_text
@@ -89,20 +89,25 @@ class PlayStep(Step):
 
 @dataclass
 class StopPlaybacks(Step):
-    """Stop every playback of the call still going, one request each; a 404 means it had
-    ended already."""
+    """Stop each of the call's playbacks still going (whoever started it), one request each; a
+    404 means it had ended already. `StopRecordings` does the same for recordings."""
 
+    kind: ClassVar[str] = "playback"
     action: str
     waiting: list[str] = field(default_factory=list)
+
+    @staticmethod
+    def stop(name: str) -> Request:
+        return stop_request(name)
 
     @classmethod
     def create(cls, spec: ActionSpec, params: Mapping[str, Any]) -> Step:
         return cls(spec.name)
 
     def start(self, ctx: Context) -> None:
-        self.waiting = ctx.owned("playback")
-        for playback in self.waiting:
-            ctx.send(stop_request(playback), playback)
+        self.waiting = ctx.owned(self.kind)
+        for name in self.waiting:
+            ctx.send(self.stop(name), name)
         if not self.waiting:
             ctx.finish()
 
@@ -111,7 +116,7 @@ class StopPlaybacks(Step):
             ctx.finish()
             ctx.fail(response.describe(), response.status)
             return
-        ctx.note("stop_playback ok", action="stop_playback", status=response.status)
+        ctx.note(f"{self.action} ok", action=self.action, status=response.status)
         self.waiting.remove(tag)
         if not self.waiting:
             ctx.finish()

@@ -9,13 +9,13 @@ back the channel's other operations, which is why it is stopped on leaving.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from ..ports import Event, Request, Response, to_text
 from .base import ActionSpec, Context, Step
-from .media import finished
+from .media import StopPlaybacks, finished
 
 ENDED = frozenset({"RecordingFinished", "RecordingFailed"})
 
@@ -81,32 +81,14 @@ class RecordStep(Step):
 
 
 @dataclass
-class StopRecordings(Step):
-    """Stop every live recording of the call, keeping what was recorded."""
+class StopRecordings(StopPlaybacks):
+    """Stop each live recording of the call, keeping what was recorded."""
 
-    action: str
-    waiting: list[str] = field(default_factory=list)
+    kind: ClassVar[str] = "recording"
 
-    @classmethod
-    def create(cls, spec: ActionSpec, params: Mapping[str, Any]) -> Step:
-        return cls(spec.name)
-
-    def start(self, ctx: Context) -> None:
-        self.waiting = ctx.owned("recording")
-        for name in self.waiting:
-            ctx.send(stop_request(name), name)
-        if not self.waiting:
-            ctx.finish()
-
-    def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
-        if not (response.ok or response.gone):
-            ctx.finish()
-            ctx.fail(response.describe(), response.status)
-            return
-        ctx.note("stop_recording ok", action="stop_recording", status=response.status)
-        self.waiting.remove(tag)
-        if not self.waiting:
-            ctx.finish()
+    @staticmethod
+    def stop(name: str) -> Request:
+        return stop_request(name)
 
 
 SPECS = (

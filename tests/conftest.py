@@ -1,4 +1,5 @@
-"""Engine fixtures: the reference flow, compiled once, and a rig around a fresh runtime."""
+"""Fixtures for the tests on fakes: the reference flow, compiled once, and a rig around a
+fresh runtime."""
 
 from __future__ import annotations
 
