@@ -31,6 +31,19 @@ def finished(kind: str, name: str, channel: str) -> Event:
     return Event(event, channel, f"{kind}:{name}", "", {"type": event, kind: media})
 
 
+def started(ctx: Context, action: str, response: Response) -> None:
+    """The reply to a request that starts media (a play, a record): Asterisk took it, and the
+    state's next action may start; or the channel is gone; or the action failed."""
+    if response.ok:
+        ctx.note(f"{action} ok", action=action, status=response.status)
+        ctx.release()
+    elif response.gone:
+        ctx.gone()
+    else:
+        ctx.finish()
+        ctx.fail(response.describe(), response.status)
+
+
 def stop_request(playback: str) -> Request:
     return Request("DELETE", f"playbacks/{quote(playback, safe='')}", action="stop_playback")
 
@@ -63,14 +76,7 @@ class PlayStep(Step):
             if response.gone:
                 self.on_event(ctx, finished("playback", self.playback, ctx.channel))
             return
-        if response.ok:
-            ctx.note("play ok", action="play", status=response.status)
-            ctx.release()
-        elif response.gone:
-            ctx.gone()
-        else:
-            ctx.finish()
-            ctx.fail(response.describe(), response.status)
+        started(ctx, "play", response)
 
     def on_event(self, ctx: Context, event: Event) -> bool:
         if event.media != f"playback:{self.playback}":

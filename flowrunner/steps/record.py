@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from ..ports import Event, Request, Response, to_text
 from .base import ActionSpec, Context, Step
-from .media import StopPlaybacks, finished
+from .media import StopPlaybacks, finished, started
 
 ENDED = frozenset({"RecordingFinished", "RecordingFailed"})
 
@@ -54,14 +54,7 @@ class RecordStep(Step):
             if response.gone:
                 self.on_event(ctx, finished("recording", self.name, ctx.channel))
             return
-        if response.ok:
-            ctx.note("record ok", action="record", status=response.status)
-            ctx.release()
-        elif response.gone:
-            ctx.gone()
-        else:
-            ctx.finish()
-            ctx.fail(response.describe(), response.status)
+        started(ctx, "record", response)
 
     def on_event(self, ctx: Context, event: Event) -> bool:
         if event.media != f"recording:{self.name}":
