@@ -126,7 +126,7 @@ class Reconciler:
             return
         why = "in the app, but no call of this runner owns it: hung up"
         runtime.journal.record(name, "error", f"channel {why}", level="warning")
-        runtime.sender.transport.submit(hangup_request(message.channel), lambda _: None)
+        runtime.sender.at_once(hangup_request(message.channel))
 
     def _start_over(
         self, message: Stray, channel: dict[str, Any], compiled: CompiledFlow, state: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..ports import Clock, Done, Transport, WebClient, WebRequest
+from ..ports import Clock, Done, Request, Transport, WebClient, WebRequest
 from .call import Call, Pending, Queued, hangup_request
 from .messages import Replied
 
@@ -32,7 +32,12 @@ class Sender:
     def hang_up(self, call: Call) -> None:
         """At once, unanswered: the call is ending."""
         if not call.left_app:
-            self.transport.submit(hangup_request(call.channel_id), lambda response: None)
+            self.at_once(hangup_request(call.channel_id))
+
+    def at_once(self, request: Request) -> None:
+        """Outside any call's queue, its answer not waited for (a call that is over, a stray
+        channel)."""
+        self.transport.submit(request, lambda response: None)
 
     def answered(self, call: Call, replied: Replied) -> tuple[Pending, float] | None:
         """The request a reply answers, and how long it took (ms); None if none waits."""
