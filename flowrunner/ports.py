@@ -208,5 +208,10 @@ def to_text(value: Any) -> str:
         return object.__repr__(value)
 
 
+def words(event: str) -> str:
+    """How an event's name reads in a log line: `DigitsCollected` -> `digits collected`."""
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in event).strip()
+
+
 def _json(value: Any) -> Any:
     return dict(value) if isinstance(value, Mapping) else to_text(value)

@@ -11,9 +11,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..ports import Event, Request, WebRequest
+from ..ports import Event, Request, WebRequest, words
 from .call import FLOW, Call, Running, hangup_request
-from .journal import record_event, words
+from .journal import record_event
 
 if TYPE_CHECKING:
     from .runtime import Runtime

@@ -10,11 +10,6 @@ if TYPE_CHECKING:
     from .call import Call
 
 
-def words(event: str) -> str:
-    """`DigitsCollected` -> `digits collected`, for log lines."""
-    return "".join(f" {c.lower()}" if c.isupper() else c for c in event).strip()
-
-
 def record_event(
     journal: Journal, channel: str, event: Event, who: str = "", hide: bool = False
 ) -> None:

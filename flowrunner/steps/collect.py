@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..patterns import PatternError, compile_pattern
-from ..ports import Event, Request, Response, to_text
+from ..ports import Event, Request, Response, to_text, words
 from .base import DURATION, MEDIA, VAR_NAME, ActionSpec, Checker, Context, Step, media_list
 from .media import finished, play_request, stop_request
 
@@ -165,7 +165,7 @@ class CollectStep(Step):
         if self.tries >= self.retries:
             self._over(ctx, outcome)
             return
-        ctx.note(f"collect: {_words(outcome)}, retrying")
+        ctx.note(f"collect: {words(outcome)}, retrying")
         self.tries += 1
         self.digits = ""
         ctx.cancel("digits")  # the timer of the try before
@@ -175,14 +175,9 @@ class CollectStep(Step):
         if self.secret:
             ctx.hide(self.digits)  # wherever the flow puts it next, logs show *** instead
         ctx.set_vars({self.into: self.digits})
-        ctx.note(f"collect: {_words(outcome)} {self.shown}")
+        ctx.note(f"collect: {words(outcome)} {self.shown}")
         ctx.finish()
         ctx.outcome(outcome, digits=self.digits, tries=self.tries + 1)
-
-
-def _words(event: str) -> str:
-    """`DigitsCollected` -> `digits collected`."""
-    return "".join(f" {c.lower()}" if c.isupper() else c for c in event).strip()
 
 
 def check(params: Mapping[str, Any], checker: Checker) -> None:
