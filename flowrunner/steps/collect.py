@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from ..patterns import PatternError, compile_pattern
-from ..ports import Event, Request, Response, to_text, words
+from ..ports import Event, Response, to_text, words
 from .base import DURATION, MEDIA, VAR_NAME, ActionSpec, Checker, Context, Step, media_list
-from .media import finished, play_request, stop_request
+from .media import check_request, finished, play_request, stop_request
 
 
 @dataclass
@@ -78,7 +77,7 @@ class CollectStep(Step):
 
     def on_resume(self, ctx: Context) -> None:
         if self.prompt_id:
-            ctx.send(Request("GET", f"playbacks/{quote(self.prompt_id, safe='')}"), "check")
+            ctx.send(check_request(self.prompt_id), "check")
 
     def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
         if tag == "check":  # after a restore: a prompt gone has finished meanwhile

@@ -48,6 +48,11 @@ def stop_request(playback: str) -> Request:
     return Request("DELETE", f"playbacks/{quote(playback, safe='')}", action="stop_playback")
 
 
+def check_request(playback: str) -> Request:
+    """After a restore: is the playback still going? (404: it finished meanwhile.)"""
+    return Request("GET", f"playbacks/{quote(playback, safe='')}")
+
+
 @dataclass
 class PlayStep(Step):
     """Play, let the state's next action start once Asterisk took it, and hand the playback's
@@ -69,7 +74,7 @@ class PlayStep(Step):
 
     def on_resume(self, ctx: Context) -> None:
         if self.playback in ctx.owned("playback"):
-            ctx.send(Request("GET", f"playbacks/{quote(self.playback, safe='')}"), "check")
+            ctx.send(check_request(self.playback), "check")
 
     def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
         if tag == "check":  # after a restore: gone means it finished meanwhile
