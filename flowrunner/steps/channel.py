@@ -8,7 +8,6 @@ the action says otherwise: `get_variable` reads a missing variable as null.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +41,11 @@ class RequestStep(Step):
 
     def start(self, ctx: Context) -> None:
         path = self.path.format(channel=quote(ctx.channel, safe=""))
-        request = Request(self.method, path, self.params, action=self.action)
-        ctx.send(dataclasses.replace(request, harmless_twice=self.harmless_twice), "reply")
+        again = self.harmless_twice
+        ctx.send(
+            Request(self.method, path, self.params, action=self.action, harmless_twice=again),
+            "reply",
+        )
         if self.leaves:
             ctx.leaving()
 
