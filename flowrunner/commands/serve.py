@@ -97,15 +97,13 @@ def _statistics(runtime: Runtime, writer: Writer | None) -> dict[str, object]:
     costs = sorted(runtime.keeping.costs)
     batches = writer.batches if writer else []
     written = sum(count for count, _ in batches)
+    seconds = sorted(s for _, s in batches)
     return {
         "snapshots": len(costs),
         "snapshot_us": {"p50": _rank(costs, 50) * 1e6, "p99": _rank(costs, 99) * 1e6},
         "store_batches": len(batches),
-        "store_batch_ms": {
-            "p50": _rank(sorted(s for _, s in batches), 50) * 1e3,
-            "p99": _rank(sorted(s for _, s in batches), 99) * 1e3,
-        },
-        "store_us_per_snapshot": sum(s for _, s in batches) * 1e6 / max(1, written),
+        "store_batch_ms": {"p50": _rank(seconds, 50) * 1e3, "p99": _rank(seconds, 99) * 1e3},
+        "store_us_per_snapshot": sum(seconds) * 1e6 / max(1, written),
     }
 
 

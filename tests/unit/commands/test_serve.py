@@ -7,10 +7,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from flowrunner.cli import build_parser, main
+from flowrunner.commands.serve import _statistics
 from flowrunner.logs import JsonFormatter, LogJournal, setup
 
 REPO = Path(__file__).parents[3]
@@ -143,3 +145,16 @@ def test_a_terminal_that_cannot_show_a_character_gets_it_escaped_not_a_crash(
     )
     assert done.returncode == 1, done.stderr
     assert "'st\\xe4rt' is not valid" in done.stdout
+
+
+def test_stats_give_the_snapshot_and_store_costs_as_percentiles() -> None:
+    runtime = SimpleNamespace(keeping=SimpleNamespace(costs=[1e-4, 2e-4, 3e-4]))
+    writer = SimpleNamespace(batches=[(2, 0.003), (1, 0.001), (3, 0.002)])  # (snapshots, s)
+    assert _statistics(runtime, writer) == {
+        "snapshots": 3,
+        "snapshot_us": {"p50": pytest.approx(200.0), "p99": pytest.approx(300.0)},
+        "store_batches": 3,
+        "store_batch_ms": {"p50": pytest.approx(2.0), "p99": pytest.approx(3.0)},
+        "store_us_per_snapshot": pytest.approx(1000.0),  # 6 ms for 6 snapshots
+    }
+    assert _statistics(runtime, None)["store_batches"] == 0
