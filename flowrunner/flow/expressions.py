@@ -2,13 +2,14 @@
 
 Flow files are untrusted, so expressions are never handed to Python's eval/exec/compile or `ast`:
 a hand-written tokenizer and recursive-descent parser build a tree of nodes that can only read
-the scope (`scope.get`, mapping keys, list items) and call five pure functions. Everything is
+the scope (`scope.get`, mapping keys, list items) and call a few pure functions. Everything is
 decided at parse time (operators, functions, regexes); evaluation is total: wrong types give
 null or false, never an exception, so a guard cannot crash a call.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -144,15 +145,93 @@ def _default(value: Any, fallback: Any) -> Any:
     return fallback if value is None or value in ("", [], {}) else value
 
 
-# name -> (how many values it takes, what it does)
-FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {
-    "default": (2, _default),
-    "int": (1, _to_int),
-    "len": (1, _length),
-    "lower": (1, lambda value: to_text(value).lower()),
-    "str": (1, to_text),
-    "upper": (1, lambda value: to_text(value).upper()),
-    "urlencode": (1, lambda value: quote(to_text(value), safe="")),
+MAX_JOINED = 1_000_000  # characters `join` may build: a list and a separator from a web reply
+
+
+def _modulo(a: Any, b: Any) -> int | float | None:
+    x, y = _numeric(a), _numeric(b)
+    return None if x is None or y is None or y == 0 else x % y
+
+
+def _index(value: Any) -> int | None:
+    """A whole number used as a position or a count: an int, or a numeric text."""
+    number = _to_int(value)
+    return number if number is None or abs(number) <= 10**9 else None
+
+
+def _slice(value: Any, start: Any, end: Any = None) -> Any:
+    """`value[start:end]` of a text or list, as Python slices (negative counts from the end)."""
+    first, last = _index(start), _index(end) if end is not None else None
+    if first is None or (end is not None and last is None):
+        return None
+    if isinstance(value, str):
+        return value[first:last]
+    return list(value[first:last]) if isinstance(value, _SEQUENCES) else None
+
+
+def _round(value: Any, digits: Any = 0) -> int | float | None:
+    number, places = _numeric(value), _index(digits)
+    if number is None or places is None or abs(places) > 15:
+        return None
+    try:
+        return round(number) if places == 0 else round(number, places)
+    except (ValueError, OverflowError):  # nan, inf
+        return None
+
+
+def _fixed(value: Any, digits: Any) -> str | None:
+    """A number as text with exactly `digits` decimals: fixed(4.5, 2) is "4.50"."""
+    number, places = _numeric(value), _index(digits)
+    if number is None or places is None or not 0 <= places <= 15 or not math.isfinite(number):
+        return None
+    text = f"{number:.{places}f}"
+    return text if len(text) <= 64 else None  # 1e300 has 300 digits: no use in a call
+
+
+def _join(items: Any, separator: Any) -> str | None:
+    if not isinstance(items, _SEQUENCES):
+        return None
+    texts, glue = [to_text(item) for item in items], to_text(separator)
+    if sum(map(len, texts)) + len(glue) * len(texts) > MAX_JOINED:
+        return None
+    return glue.join(texts)
+
+
+def _text_test(test: Callable[[str, str], bool]) -> Callable[[Any, Any], bool]:
+    return lambda value, part: isinstance(value, str) and test(value, to_text(part))
+
+
+# name -> (fewest values it takes, most, what it does)
+FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
+    "contains": (2, 2, lambda container, item: _contains(item, container)),
+    "default": (2, 2, _default),
+    "ends_with": (2, 2, _text_test(str.endswith)),
+    "fixed": (2, 2, _fixed),
+    "int": (1, 1, _to_int),
+    "join": (2, 2, _join),
+    "len": (1, 1, _length),
+    "lower": (1, 1, lambda value: to_text(value).lower()),
+    "mod": (2, 2, _modulo),
+    "round": (1, 2, _round),
+    "slice": (2, 3, _slice),
+    "starts_with": (2, 2, _text_test(str.startswith)),
+    "str": (1, 1, to_text),
+    "upper": (1, 1, lambda value: to_text(value).upper()),
+    "urlencode": (1, 1, lambda value: quote(to_text(value), safe="")),
+}
+
+# Other languages' names for them.
+_ALIASES = {
+    "substr": "slice",
+    "substring": "slice",
+    "modulo": "mod",
+    "format": "fixed",
+    "startswith": "starts_with",
+    "endswith": "ends_with",
+    "length": "len",
+    "concat": "join",
+    "includes": "contains",
+    "escape": "urlencode",
 }
 
 _TESTS: dict[str, Callable[[Any, Any], bool]] = {
@@ -532,15 +611,17 @@ class _Parser:
             return _Var(token.value)
         known_function = FUNCTIONS.get(token.value)
         if known_function is None:
-            known = ", ".join(FUNCTIONS)
-            raise ExpressionError(
-                f"unknown function '{token.value}'; functions are: {known}", token.start
+            alias = _ALIASES.get(token.value.lower())
+            known = (
+                f"did you mean '{alias}'?" if alias else "functions are: " + ", ".join(FUNCTIONS)
             )
+            raise ExpressionError(f"unknown function '{token.value}'; {known}", token.start)
         with self.nested(self.advance()):
             arguments = self.items(")")
-        arity, function = known_function
-        if len(arguments) != arity:
-            wanted = "1 value" if arity == 1 else f"{arity} values"
+        fewest, most, function = known_function
+        if not fewest <= len(arguments) <= most:
+            wanted = f"{fewest} or {most}" if fewest < most else str(fewest)
+            wanted += " value" if wanted == "1" else " values"
             raise ExpressionError(
                 f"{token.value}() takes {wanted}, not {len(arguments)}", token.start
             )

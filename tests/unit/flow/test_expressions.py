@@ -287,10 +287,49 @@ def test_arithmetic(text: str, expected: Any) -> None:
         ("default(0, 1)", 0),  # zero is a value, not a missing one
         ("default(m.k, 'x')", "v"),
         ("default(m.nope, 'x')", "x"),
+        ("mod(7, 3)", 1),
+        ("mod('10', 4)", 2),
+        ("mod(-1, 7)", 6),
+        ("mod(7.5, 2)", 1.5),
+        ("mod(7, 0)", None),
+        ("mod('a', 2)", None),
+        ("slice('0612345678', 0, 2)", "06"),
+        ("slice('0612345678', -4)", "5678"),
+        ("slice('abc', '1')", "bc"),
+        ("slice('abc', 5)", ""),
+        ("slice([1, 2, 3], 1)", [2, 3]),
+        ("slice('abc', 'x')", None),
+        ("slice('abc', 0, null)", "abc"),
+        ("slice(null, 0)", None),
+        ("slice('abc', 10000000000)", None),
+        ("round(2.5)", 2),  # to the even neighbour, as Python and IEEE 754 do
+        ("round(2.675, 2)", 2.67),
+        ("round('3.14159', 3)", 3.142),
+        ("round(1234, -2)", 1200),
+        ("round(inf)", None),
+        ("round(1, 99)", None),
+        ("round('x')", None),
+        ("fixed(4.5, 2)", "4.50"),
+        ("fixed('7', 0)", "7"),
+        ("fixed(big, 2)", None),
+        ("fixed(inf, 2)", None),
+        ("fixed(1, -1)", None),
+        ("fixed(null, 2)", None),
+        ("join(['1', 2, null], ', ')", "1, 2, "),
+        ("join([], '-')", ""),
+        ("join('abc', '-')", None),
+        ("starts_with('+441234', '+44')", True),
+        ("starts_with(441234, 44)", False),  # only text starts with anything
+        ("ends_with('report.wav', '.wav')", True),
+        ("ends_with(null, '')", False),
+        ("contains(['a', 'b'], 'b')", True),
+        ("contains('hello', 'ell')", True),
+        ("contains(m, 'k')", True),
+        ("contains(5, 5)", False),
     ],
 )
 def test_functions(text: str, expected: Any) -> None:
-    result = value(text, m={"k": "v"}, inf=math.inf, nan=math.nan)
+    result = value(text, m={"k": "v"}, inf=math.inf, nan=math.nan, big=1e300)
     assert result == expected
     assert type(result) is type(expected)
 
@@ -448,19 +487,23 @@ def test_the_pattern_must_be_a_string_literal(text: str) -> None:
         ("x matches 'a' == y", "comparisons cannot be chained: join them with 'and'", 14),
         (
             "foo(1)",
-            "unknown function 'foo'; functions are: "
-            "default, int, len, lower, str, upper, urlencode",
+            "unknown function 'foo'; functions are: contains, default, ends_with, fixed, int, "
+            "join, len, lower, mod, round, slice, starts_with, str, upper, urlencode",
             0,
         ),
         (
             "a and eval('1')",
-            "unknown function 'eval'; functions are: "
-            "default, int, len, lower, str, upper, urlencode",
+            "unknown function 'eval'; functions are: contains, default, ends_with, fixed, int, "
+            "join, len, lower, mod, round, slice, starts_with, str, upper, urlencode",
             6,
         ),
         ("len()", "len() takes 1 value, not 0", 0),
         ("x + int(1, 2)", "int() takes 1 value, not 2", 4),
         ("default(x)", "default() takes 2 values, not 1", 0),
+        ("slice(x)", "slice() takes 2 or 3 values, not 1", 0),
+        ("round(1, 2, 3)", "round() takes 1 or 2 values, not 3", 0),
+        ("substr(x, 1)", "unknown function 'substr'; did you mean 'slice'?", 0),
+        ("x % 2", "unexpected '%'", 2),
     ],
 )
 def test_errors_say_what_and_where(text: str, message: str, offset: int) -> None:
@@ -744,3 +787,11 @@ def test_evaluation_is_precompiled() -> None:
     assert expression.is_true({"a": 1, "b": "y", "c": "42"}) is True
     assert expression.is_true({"a": 1, "b": "z", "c": "42"}) is False
     assert isinstance(expression, Expression)
+
+
+def test_join_builds_no_text_longer_than_its_bound() -> None:
+    """A list and a separator from a web reply could make gigabytes: join gives null then."""
+    assert value("join(items, sep)", items=["a"] * 1000, sep="x" * 999) == ("x" * 999).join(
+        ["a"] * 1000
+    )
+    assert value("join(items, sep)", items=["a"] * 1001, sep="x" * 1000) is None
