@@ -98,11 +98,6 @@ class Call:
     def current(self) -> str:
         return str(self.state or "")
 
-    @property
-    def finished(self) -> bool:
-        """In a final state: the flow is over once its actions are done."""
-        return bool(self.state) and self.compiled.flow.states[self.state].final
-
     def scope(self, event: Any = None) -> dict[str, Any]:
         """What expressions and templates see: the flow's variables and the call data."""
         scope = {**self.vars, "caller": self.caller, "call": self.info}
@@ -146,6 +141,10 @@ class Call:
         running = Running(step_id, action.name, self.entry, spec.step.create(spec, params))
         self.running[step_id], self.holder = running, step_id
         return running
+
+    def steps_done(self) -> bool:
+        """The steps the current state started are all over (answered, played …)."""
+        return all(running.entry != self.entry for running in self.running.values())
 
     def count_entry(self, name: str) -> tuple[str, str] | None:
         """Count entering a state against the loop guards: the guard it trips and why, if any."""

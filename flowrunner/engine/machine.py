@@ -50,8 +50,9 @@ def _definition(flow: Flow, state: State) -> dict[str, Any]:
     moves: dict[str, list[dict[str, Any]]] = {}
     for move in _moves(flow, state):
         transition: dict[str, Any] = {"target": move.target}
-        if isinstance(move, Transition) and not move.catches_all:
-            transition["cond"] = [_matches(move.filters, move.when)]
+        if not move.catches_all:
+            filters = move.filters if isinstance(move, Transition) else ()
+            transition["cond"] = [_matches(filters, move.when)]
         moves.setdefault(move.event, []).append(transition)
     definition: dict[str, Any] = {
         "initial": state.name == flow.initial,

@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..flow.model import THEN
 from ..ports import STEP_CHANNEL, Clock, Event, Journal, Keeper, Transport, WebClient
 from .call import FLOW, Call, Running, new_call
 from .context import StepContext
@@ -145,7 +146,9 @@ class Runtime:
         deadline = self.timers.take(call, due) if call else None
         if call is None or deadline is None:
             return  # cancelled, replaced, or its call is over
-        if due.owner == FLOW:
+        if due.owner == FLOW and due.tag == THEN:
+            self.to_flow(call, THEN, None, "actions done")
+        elif due.owner == FLOW:
             late_ms = round((self.clock.now() - deadline) * 1000, 2)
             timer = call.compiled.flow.states[call.current].timer_of(due.tag)
             self.to_flow(call, due.tag, None, f"after {timer.text}", late_ms=late_ms)
@@ -236,9 +239,21 @@ class Runtime:
             elif call.todo and not call.holder:
                 self._start_action(call, call.todo.popleft())
             else:
-                if call.finished and not call.holder:
-                    self._finish(call)
+                if not call.holder:
+                    self._all_started(call)
                 return
+
+    def _all_started(self, call: Call) -> None:
+        """Every action of the state has started: a final state ends the call; a state with a
+        `then` moves on once its steps are done too, through a timer due at once (a timer,
+        so that it is kept with the call, is cancelled by leaving, and recurses into nothing)."""
+        state = call.compiled.flow.states.get(call.current)
+        if state is None:  # not started yet
+            return
+        if state.final:
+            self._finish(call)
+        elif state.goes_on and (FLOW, THEN) not in call.timers and call.steps_done():
+            self.timers.arm(call, FLOW, THEN, 0)
 
     def _start_action(self, call: Call, index: int) -> None:
         running = call.start_step(index)

@@ -10,7 +10,7 @@ from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
 
 from .errors import Hints, Problem, excerpt
-from .model import Flow, Move, Where
+from .model import THEN, Flow, Move, Timer, Where
 from .vocabulary import outcome_of, outcomes
 
 _TIMER_EVENT = re.compile(r"^after_[0-9]+ms$")
@@ -24,7 +24,8 @@ def _reserved() -> frozenset[str]:
         "Probe", {"a": {"initial": True, "on": {"go": [{"target": "b"}]}}, "b": {"final": True}}
     )()
     names = set(dir(StateChart)) | set(vars(probe)) | set(dir(probe))
-    return frozenset(name for name in names if not name.startswith("_")) - {"a", "b", "go"}
+    names -= {"a", "b", "go"}
+    return frozenset(n for n in names if not n.startswith("_")) | {THEN}  # `then` is an event
 
 
 def check(flow: Flow, hints: Hints | None = None) -> list[Problem]:
@@ -46,6 +47,7 @@ def _problems(flow: Flow, hints: Hints) -> Iterator[Problem]:
     yield from _finals(flow)
     yield from _timers(flow)
     yield from _shadowed(flow)
+    yield from _then_always(flow)
     yield from _outcomes(flow)
     yield from _graph(flow)
 
@@ -79,7 +81,8 @@ def _finals(flow: Flow) -> Iterator[Problem]:
         yield _at(flow, flow.states[flow.initial].where, "the initial state cannot be final")
     for state in flow.states.values():
         if state.final and (state.transitions or state.timers):
-            yield _at(flow, state.where, "a final state cannot have transitions (on, after)")
+            message = "a final state cannot have transitions (on, then, after)"
+            yield _at(flow, state.where, message)
     if not any(state.final for state in flow.states.values()):
         where = Where(flow.initial_where.line, flow.initial_where.col, ("states",))
         yield _at(flow, where, "no final state: add one for the call to end in, e.g. on StasisEnd")
@@ -89,22 +92,42 @@ def _timers(flow: Flow) -> Iterator[Problem]:
     for state in flow.states.values():
         seen: dict[str, str] = {}
         for timer in state.timers:
-            if timer.event in seen:
+            if seen.setdefault(timer.event, timer.text) != timer.text:
                 message = f"'{timer.text}' is the same delay as '{seen[timer.event]}'"
                 yield _at(flow, timer.where, message)
-            seen.setdefault(timer.event, timer.text)
 
 
 def _shadowed(flow: Flow) -> Iterator[Problem]:
     """A transition after one for the same event with no filter can never be taken."""
-    for transitions in (flow.everywhere, *(s.transitions for s in flow.states.values())):
+    groups = [flow.everywhere, *(s.moves for s in flow.states.values())]
+    for moves in groups:
         catch_all: set[str] = set()
-        for move in transitions:
-            if move.event in catch_all:
-                message = f"never taken: an earlier {move.event} transition has no filter or guard"
-                yield _at(flow, move.where, message)
+        for move in moves:
+            # the same delay written two ways is reported by _timers
+            key = move.text if isinstance(move, Timer) else move.event
+            if key in catch_all:
+                yield _at(flow, move.where, _never_taken(move))
             if move.catches_all:
-                catch_all.add(move.event)
+                catch_all.add(key)
+
+
+def _never_taken(move: Move) -> str:
+    if isinstance(move, Timer):
+        return f"never taken: an earlier {move.text} timer has no guard"
+    if move.event == THEN:
+        return "never taken: an earlier then has no guard"
+    return f"never taken: an earlier {move.event} transition has no filter or guard"
+
+
+def _then_always(flow: Flow) -> Iterator[Problem]:
+    """`then` is taken at once or never: a call whose guards all fail would stay put."""
+    for state in flow.states.values():
+        then = [t for t in state.transitions if t.event == THEN]
+        if then and not then[-1].catches_all:
+            message = (
+                "then needs a last choice without 'when': {goto: STATE}, for when no guard holds"
+            )
+            yield _at(flow, then[-1].where, message)
 
 
 def _outcomes(flow: Flow) -> Iterator[Problem]:

@@ -8,7 +8,13 @@ from .model import Flow, State, Transition
 
 def _edges(flow: Flow, state: State) -> list[tuple[str, str]]:
     """(target, label) for a state's timers and transitions, flow-wide ones included."""
-    edges = [(timer.target, f"after {timer.text}") for timer in state.timers]
+    edges = [
+        (
+            timer.target,
+            printable(f"after {timer.text}" + (f" [{timer.when.text}]" if timer.when else "")),
+        )
+        for timer in state.timers
+    ]
     return edges + [(t.target, _label(t)) for t in flow.transitions_of(state)]
 
 

@@ -14,7 +14,7 @@ from . import checks, schema, yamltree
 from .durations import parse_duration
 from .errors import FlowError, Hints, Problem, Trail, excerpt
 from .expressions import Expression, ExpressionError, parse_expression
-from .model import CALL_DATA, CALL_KEYS, Action, Flow, State, Timer, Transition, Where
+from .model import CALL_DATA, CALL_KEYS, THEN, Action, Flow, State, Timer, Transition, Where
 from .templates import Template, is_template, parse_template
 from .vocabulary import spec_of
 
@@ -108,7 +108,11 @@ class _Builder:
             actions=tuple(
                 self.action(a, (*trail, "do", i)) for i, a in enumerate(spec.get("do") or [])
             ),
-            transitions=self.transitions(spec.get("on") or {}, (*trail, "on")),
+            transitions=self.transitions(
+                {**(spec.get("on") or {}), **({THEN: spec["then"]} if "then" in spec else {})},
+                (*trail, "on"),
+                then=(*trail, "then"),
+            ),
             timers=self.timers(spec.get("after") or {}, (*trail, "after")),
             final=bool(spec.get("final", False)),
             max_visits=spec.get("max_visits"),
@@ -171,16 +175,20 @@ class _Builder:
 
     # -- transitions and timers --------------------------------------------------------------
 
-    def transitions(self, spec: dict[str, Any], trail: Trail) -> tuple[Transition, ...]:
-        """`EVENT: state`, `EVENT: {goto: state, when: …, FILTER: value}`, or a list of those."""
+    def transitions(
+        self, spec: dict[str, Any], trail: Trail, then: Trail = ()
+    ) -> tuple[Transition, ...]:
+        """`EVENT: state`, `EVENT: {goto: state, when: …, FILTER: value}`, or a list of those.
+        A state's `then` comes in as the event THEN, written at `then`."""
         found = []
         for event, value in spec.items():
+            base = then if event == THEN else (*trail, event)
             if isinstance(value, str):
-                found.append(Transition(event, value, self.where((*trail, event))))
+                found.append(Transition(event, value, self.where(base)))
                 continue
             items = value if isinstance(value, list) else [value]
             for i, item in enumerate(items):
-                at = (*trail, event, i) if isinstance(value, list) else (*trail, event)
+                at = (*base, i) if isinstance(value, list) else base
                 filters = tuple((k, str(v)) for k, v in item.items() if k not in ("goto", "when"))
                 when = self.guard(item["when"], (*at, "when")) if "when" in item else None
                 where = self.where((*at, "goto"))
@@ -218,14 +226,24 @@ class _Builder:
                 hint = self.hints.did_you_mean(key, allowed, listed="known")
                 self.problem(trail, f"{root} has no '{excerpt(key)}'{hint}", at)
 
-    def timers(self, spec: dict[str, str], trail: Trail) -> tuple[Timer, ...]:
+    def timers(self, spec: dict[str, Any], trail: Trail) -> tuple[Timer, ...]:
+        """`DURATION: state`, `DURATION: {goto: state, when: …}`, or a list of those."""
         timers = []
-        for text, target in spec.items():
+        for text, value in spec.items():
             where = self.where((*trail, text), key=True)
             try:
-                timers.append(Timer(parse_duration(text), text, target, where))
+                seconds = parse_duration(text)
             except ValueError as error:
                 self.problems.append(Problem(self.path, where.line, where.col, str(error), trail))
+                continue
+            if isinstance(value, str):
+                timers.append(Timer(seconds, text, value, where))
+                continue
+            items = value if isinstance(value, list) else [value]
+            for i, item in enumerate(items):
+                at = (*trail, text, i) if isinstance(value, list) else (*trail, text)
+                when = self.guard(item["when"], (*at, "when")) if "when" in item else None
+                timers.append(Timer(seconds, text, item["goto"], self.where((*at, "goto")), when))
         return tuple(timers)
 
 

@@ -19,6 +19,9 @@ CALL_KEYS: Mapping[str, frozenset[str]] = {
 }
 CALL_DATA = frozenset(CALL_KEYS)
 
+# The event of a state's `then`: raised once the state's actions are done.
+THEN = "then"
+
 
 @dataclass(frozen=True)
 class Where:
@@ -56,16 +59,22 @@ class Transition:
 
 @dataclass(frozen=True)
 class Timer:
-    """After `seconds` in a state, go to `target`; written as `text`, e.g. `2s`."""
+    """After `seconds` in a state, go to `target` if the guard `when` holds; written as `text`,
+    e.g. `2s`. Several timers of one delay are tried in order."""
 
     seconds: float
     text: str
     target: str
     where: Where
+    when: Expression | None = None
 
     @property
     def event(self) -> str:
         return f"after_{round(self.seconds * 1000)}ms"
+
+    @property
+    def catches_all(self) -> bool:
+        return self.when is None
 
 
 Move = Transition | Timer
@@ -76,7 +85,7 @@ class State:
     name: str
     where: Where
     actions: tuple[Action, ...] = ()
-    transitions: tuple[Transition, ...] = ()
+    transitions: tuple[Transition, ...] = ()  # `on`, then `then` (event THEN)
     timers: tuple[Timer, ...] = ()
     final: bool = False
     max_visits: int | None = None  # entering it once more raises LimitReached
@@ -88,6 +97,11 @@ class State:
 
     def timer_of(self, event: str) -> Timer:
         return next(timer for timer in self.timers if timer.event == event)
+
+    @property
+    def goes_on(self) -> bool:
+        """It has a `then`: the call moves on once its actions are done."""
+        return any(t.event == THEN for t in self.transitions)
 
 
 @dataclass(frozen=True)

@@ -267,13 +267,20 @@ def _state() -> Schema:
                 "description": "Actions run in order on entering the state.",
             },
             "on": {"$ref": "#/$defs/events"},
+            "then": {
+                **_one_or_more({"$ref": "#/$defs/transition"}),
+                "description": "Where to go once the state's actions are done (answered, "
+                "played, set …), with no event: a state, or transitions with guards tried in "
+                "order, the last one without a guard.",
+            },
             "after": {
                 "type": "object",
                 "maxProperties": 20,
                 "propertyNames": {"$ref": "#/$defs/duration"},
-                "additionalProperties": {"$ref": "#/$defs/stateName"},
-                "description": "Timers: after this long in the state, go to that state. "
-                "Started on entering, cancelled on leaving.",
+                "additionalProperties": _one_or_more({"$ref": "#/$defs/transition"}),
+                "description": "Timers: after this long in the state, go to that state (or to "
+                "the first transition whose guard holds). Started on entering, cancelled on "
+                "leaving.",
             },
             "max_visits": {
                 "type": "integer",
@@ -287,16 +294,22 @@ def _state() -> Schema:
     }
 
 
+def _one_or_more(transition: Schema) -> Schema:
+    """A state name, one transition, or a list of them."""
+    return {
+        "anyOf": [
+            {"$ref": "#/$defs/stateName"},
+            transition,
+            {"type": "array", "minItems": 1, "maxItems": 50, "items": transition},
+        ]
+    }
+
+
 def _events() -> Schema:
     properties = {}
     for event, (kind, meaning) in events().items():
         ref = {"$ref": f"#/$defs/{FILTERS[kind][0]}"}
-        one_or_more = [
-            {"$ref": "#/$defs/stateName"},
-            ref,
-            {"type": "array", "minItems": 1, "maxItems": 50, "items": ref},
-        ]
-        properties[event] = {"anyOf": one_or_more, "description": meaning}
+        properties[event] = {**_one_or_more(ref), "description": meaning}
     return {
         "type": "object",
         "additionalProperties": False,

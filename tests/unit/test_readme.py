@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import REPO
@@ -90,9 +91,12 @@ def harness(fragment: str, variables: set[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _targets(spec: dict[str, object]) -> set[str]:
-    found = set((spec.get("after") or {}).values())  # type: ignore[attr-defined]
-    for value in (spec.get("on") or {}).values():  # type: ignore[attr-defined]
+def _targets(spec: dict[str, Any]) -> set[str]:
+    """Where a state's `on`, `after` and `then` lead."""
+    values = [*(spec.get("after") or {}).values(), *(spec.get("on") or {}).values()]
+    values += [spec["then"]] if "then" in spec else []
+    found = set()
+    for value in values:
         for item in value if isinstance(value, list) else [value]:
             found.add(item if isinstance(item, str) else item["goto"])
     return found

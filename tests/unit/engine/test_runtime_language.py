@@ -178,3 +178,84 @@ def test_actions_dropped_by_leaving_a_state_are_logged(tmp_path: Path) -> None:
     assert warnings == ["left start before its actions were sent: dropped answer"]
     rig.answer_all()
     assert rig.actions() == ["POST channels/c1/ring"]
+
+
+GOES_ON = """  start:
+    do: [answer, {set: {n: "{{ n + 1 }}"}}]
+    then:
+      - {when: "n >= 3", goto: done}
+      - {goto: again}
+  again:
+    then: start
+  done:
+    do: [{play: {media: "sound:bye"}}]
+    then: ended
+"""
+COUNTER = HEAD.replace("states:\n", "vars: {n: 0}\nstates:\n")
+
+
+def test_then_goes_on_once_the_actions_are_done_with_no_event(tmp_path: Path) -> None:
+    rig = rig_for(tmp_path, GOES_ON, COUNTER)
+    rig.event("StasisStart")
+    rig.at(0.0)
+    assert state_of(rig) == "start"  # the answer is not answered yet: the step is not done
+    for _ in range(3):
+        rig.answer_all()
+        rig.at(0.0)  # the zero timer of start's `then`: to again
+        rig.at(0.0)  # and again's: back to start, or on to done
+    assert state_of(rig) == "done"
+    assert rig.runtime.calls["c1"].vars["n"] == 3
+    rig.answer_all()
+    rig.at(0.0)
+    assert state_of(rig) == "done"  # the prompt still plays: its step is not done
+    finished(rig, "c1-play-1")
+    rig.at(0.0)
+    assert rig.runtime.calls == {}
+    reasons = [line for line in rig.journal.messages("transition") if "actions done" in line]
+    assert reasons[:2] == ["start -> again (actions done)", "again -> start (actions done)"]
+
+
+def test_then_is_not_taken_when_an_event_left_the_state_first(tmp_path: Path) -> None:
+    states = "  start:\n    do: [answer]\n    on: {ChannelDtmfReceived: other}\n    then: next\n"
+    states += "  next: {}\n  other: {}\n"
+    rig = rig_for(tmp_path, states)
+    rig.event("StasisStart")
+    rig.answer_all()
+    rig.event("ChannelDtmfReceived", digit="1")  # before the zero timer fires
+    rig.at(0.0)
+    assert state_of(rig) == "other"
+
+
+def test_then_looping_on_itself_trips_the_loop_guard_not_the_stack(tmp_path: Path) -> None:
+    rig = rig_for(tmp_path, "  start: {then: start}\n")
+    rig.event("StasisStart")
+    for _ in range(2100):
+        rig.at(0.0)
+    assert rig.runtime.calls == {}
+    assert rig.journal.messages("error") == ["loop guard: more than 1000 state changes"]
+    assert rig.actions() == ["DELETE channels/c1"]
+
+
+GUARDED_TIMERS = """  start:
+    do: [{set: {vip: "{{ caller.number == '100' }}"}}]
+    after:
+      2s:
+        - {when: "vip", goto: priority}
+        - {when: "false", goto: never}
+      5s: {goto: queue, when: "not vip"}
+  priority: {}
+  queue: {}
+  never: {}
+"""
+
+
+@pytest.mark.parametrize(("number", "at", "state"), [("100", 2, "priority"), ("7", 5, "queue")])
+def test_timers_take_guards(tmp_path: Path, number: str, at: float, state: str) -> None:
+    rig = rig_for(tmp_path, GUARDED_TIMERS)
+    caller = {"id": "c1", "name": "PJSIP/c1", "caller": {"number": number}}
+    rig.runtime.post({"type": "StasisStart", "application": "channel-state", "channel": caller})
+    rig.runtime.drain()
+    rig.at(at - 0.001)
+    assert state_of(rig) == "start"
+    rig.at(at)
+    assert state_of(rig) == state

@@ -144,11 +144,13 @@ def test_no_final_state_at_all(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.parametrize("moves", ["on: {StasisEnd: start}", "after: {1s: start}"])
+@pytest.mark.parametrize("moves", ["on: {StasisEnd: start}", "after: {1s: start}", "then: start"])
 def test_a_final_state_with_transitions(tmp_path: Path, moves: str) -> None:
     ended = f"  ended:\n    final: true\n    {moves}\n"
     path, found = problems(tmp_path, HEAD + "  start:\n    on: {StasisEnd: ended}\n" + ended)
-    assert found == [f"{path}:7:3: states.ended: a final state cannot have transitions (on, after)"]
+    assert found == [
+        f"{path}:7:3: states.ended: a final state cannot have transitions (on, then, after)"
+    ]
 
 
 def test_the_initial_state_being_final(tmp_path: Path) -> None:
@@ -265,3 +267,48 @@ def test_an_unknown_recovery_state_suggests_the_closest(tmp_path: Path) -> None:
         + "  sorry:\n    final: true\n",
     )
     assert found == [f"{path}:4:18: recovery.goto: unknown state 'sorr'; did you mean 'sorry'?"]
+
+
+# `then` and guarded timers
+
+
+def test_then_needs_a_last_choice_without_a_guard(tmp_path: Path) -> None:
+    start = "  start:\n    then:\n      - {when: 'true', goto: ended}\n"
+    path, found = problems(tmp_path, HEAD + start + "  ended:\n    final: true\n")
+    assert found == [
+        f"{path}:7:30: states.start.then[0].goto: then needs a last choice without 'when': "
+        "{goto: STATE}, for when no guard holds"
+    ]
+
+
+def test_a_then_after_its_catch_all_is_never_taken(tmp_path: Path) -> None:
+    start = "  start:\n    then: [{goto: ended}, {goto: start}]\n"
+    path, found = problems(tmp_path, HEAD + start + "  ended:\n    final: true\n")
+    assert found == [
+        f"{path}:6:34: states.start.then[1].goto: never taken: an earlier then has no guard"
+    ]
+
+
+def test_a_guarded_timer_after_its_catch_all_is_never_taken(tmp_path: Path) -> None:
+    start = "  start:\n    after:\n      2s: [{goto: ended}, {when: 'true', goto: start}]\n"
+    path, found = problems(tmp_path, HEAD + start + "  ended:\n    final: true\n")
+    assert found == [
+        f"{path}:7:48: states.start.after.2s[1].goto: never taken: an earlier 2s timer has no guard"
+    ]
+
+
+def test_a_timer_guard_is_checked_like_any_other(tmp_path: Path) -> None:
+    start = "  start:\n    after:\n      2s: {when: 'attemps > 1', goto: ended}\n"
+    path, found = problems(
+        tmp_path, HEAD + start + "    on: {StasisEnd: ended}\n  ended:\n    final: true\n"
+    )
+    assert found == [
+        f"{path}:7:19: states.start.after.2s.when: unknown variable 'attemps'; "
+        "known: call, caller, event"
+    ]
+
+
+def test_then_is_not_a_state_name(tmp_path: Path) -> None:
+    start = "  start:\n    on: {StasisEnd: then}\n  then:\n    final: true\n"
+    path, found = problems(tmp_path, HEAD + start)
+    assert found == [f"{path}:7:3: states.then: 'then' is a reserved name; rename the state"]
