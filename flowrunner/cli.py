@@ -210,6 +210,12 @@ def _simulate(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="ACTION=STATUS",
         help="the first request of ACTION gets STATUS, e.g. answer=404 (repeatable)",
     )
+    p.add_argument(
+        "--at",
+        metavar="DATETIME",
+        help="when the call is placed, with its UTC offset, e.g. 2026-12-24T16:00:00+01:00 "
+        "(what `now` and `hours` see); default: now",
+    )
 
 
 def _graph(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..flow.templates import render
-from ..ports import Event, Request, to_text
+from ..ports import Clock, Event, Request, to_text
 from ..steps import ACTIONS, Step
 from .machine import CompiledFlow
 
@@ -84,6 +84,7 @@ class Call:
     ended: bool = False  # the call is over: what its steps still send goes at once
     secrets: list[str] = field(default_factory=list)  # values never to be logged (a PIN)
     moves: list[tuple[str, str]] = field(default_factory=list)  # ("left"|"entered", state)
+    clock: Clock | None = field(default=None, repr=False)  # the runtime's: `now`, `hours`
 
     def __post_init__(self) -> None:
         if not self.vars:
@@ -101,6 +102,8 @@ class Call:
     def scope(self, event: Any = None) -> dict[str, Any]:
         """What expressions and templates see: the flow's variables and the call data."""
         scope = {**self.vars, "caller": self.caller, "call": self.info}
+        if self.compiled.flow.uses_time and self.clock is not None:
+            scope |= self.compiled.flow.time_scope(self.clock.wall())
         if event is not None:
             scope["event"] = event
         return scope

@@ -178,6 +178,7 @@ class Runtime:
     def adopt(self, call: Call) -> None:
         """Own a call and what its steps own: a new call, or one restored from a snapshot."""
         self.calls[call.channel_id] = call
+        call.clock = self.clock
         for channel, step_id in call.channels():
             self.channels[channel] = (call, step_id)
         self.timers.rearm(call)

@@ -10,11 +10,22 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import checks, schema, yamltree
+from . import checks, hours, schema, yamltree
 from .durations import parse_duration
 from .errors import FlowError, Hints, Problem, Trail, excerpt
 from .expressions import Expression, ExpressionError, parse_expression
-from .model import CALL_DATA, CALL_KEYS, THEN, Action, Flow, State, Timer, Transition, Where
+from .model import (
+    CALL_DATA,
+    CALL_KEYS,
+    THEN,
+    TIME_DATA,
+    Action,
+    Flow,
+    State,
+    Timer,
+    Transition,
+    Where,
+)
 from .templates import Template, is_template, parse_template
 from .vocabulary import spec_of
 
@@ -67,6 +78,8 @@ class _Builder:
         # Sorted once, each the same tuple: the hints look each unknown name up once.
         self.names = tuple(sorted(self.variables))
         self.guard_names = tuple(sorted(self.variables | {"event"}))  # a guard sees `event`
+        self.schedules = tuple(sorted(tree.data.get("hours") or {}))
+        self.uses_time = False  # an expression reads `now` or `hours`
 
     def where(self, trail: Trail, *, key: bool = False) -> Where:
         return Where(*self.tree.where(trail, key=key), trail)
@@ -78,6 +91,7 @@ class _Builder:
     def flow(self) -> Flow:
         data = self.tree.data
         states = {name: self.state(name, spec or {}) for name, spec in data["states"].items()}
+        timezone = self.timezone(data.get("timezone", "UTC"), ("timezone",))
         return Flow(
             path=self.path,
             app=data["app"],
@@ -91,7 +105,56 @@ class _Builder:
             recovery=self.recovery(data.get("recovery")),
             version=hashlib.sha256(self.tree.text.encode()).hexdigest()[:12],
             text=self.tree.text,
+            timezone=timezone,
+            hours={
+                name: self.schedule(spec, timezone, ("hours", name))
+                for name, spec in (data.get("hours") or {}).items()
+            },
+            uses_time=self.uses_time,
         )
+
+    # -- time --------------------------------------------------------------------------------
+
+    def timezone(self, name: str, trail: Trail) -> str:
+        try:
+            hours.zone(name)
+        except hours.HoursError as error:
+            self.problem(trail, str(error))
+            return "UTC"
+        return name
+
+    def schedule(self, spec: dict[str, Any], timezone: str, trail: Trail) -> hours.Schedule:
+        """A schedule of `hours:`, each mistake noted where it is written."""
+        zone = hours.zone(self.timezone(spec.get("timezone", timezone), (*trail, "timezone")))
+        week: dict[int, hours.Ranges] = {}
+        for text, value in spec["week"].items():
+            at: Trail = (*trail, "week", text)
+            opening = self.checked(hours.ranges, value, at) or ()
+            for day in self.checked(hours.days, text, at, key=True) or []:
+                if day in week:
+                    where = self.tree.where(at, key=True)
+                    self.problem(at, f"{hours.DAYS[day]} is given twice", where)
+                week[day] = opening
+        closed = {
+            self.checked(hours.day_of, text, (*trail, "closed", i))
+            for i, text in enumerate(spec.get("closed") or [])
+        }
+        dates = {}
+        for text, value in (spec.get("dates") or {}).items():
+            at = (*trail, "dates", text)
+            day = self.checked(hours.day_of, text, at, key=True)
+            opening = self.checked(hours.ranges, value, at) or ()
+            if day is not None:
+                dates[day] = opening
+        return hours.Schedule(zone, week, frozenset(closed - {None}), dates)
+
+    def checked(self, parse: Any, value: Any, trail: Trail, *, key: bool = False) -> Any:
+        """`parse(value)`, or None with its HoursError noted at `trail`."""
+        try:
+            return parse(value)
+        except hours.HoursError as error:
+            self.problem(trail, str(error), self.tree.where(trail, key=key))
+            return None
 
     def recovery(self, spec: dict[str, Any] | None) -> Transition | None:
         """`recovery: {goto: STATE}`: where a call is started again that a runner finds in
@@ -212,6 +275,7 @@ class _Builder:
         """Every variable an expression uses must exist: a typo is a load error, not a blank."""
         names = self.guard_names if guard else self.names
         for name, offset in references:
+            self.uses_time |= name in TIME_DATA
             if name not in self.variables and not (guard and name == "event"):
                 at = self.tree.where_in_text(trail, offset)
                 hint = self.hints.did_you_mean(name, names, listed="known")
@@ -220,10 +284,12 @@ class _Builder:
     def known_keys(self, keys: tuple[tuple[str, str, int], ...], trail: Trail) -> None:
         """`caller` and `call` have fixed keys: `caller.nmber` is a load error too."""
         for root, key, offset in keys:
-            allowed = _CALL_KEYS.get(root)
+            allowed = self.schedules if root == "hours" else _CALL_KEYS.get(root)
             if allowed is not None and key not in allowed:
                 at = self.tree.where_in_text(trail, offset)
                 hint = self.hints.did_you_mean(key, allowed, listed="known")
+                if not allowed:
+                    hint = ": the flow has no hours; add them under hours:"
                 self.problem(trail, f"{root} has no '{excerpt(key)}'{hint}", at)
 
     def timers(self, spec: dict[str, Any], trail: Trail) -> tuple[Timer, ...]:

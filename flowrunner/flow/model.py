@@ -11,13 +11,17 @@ from typing import Any
 
 from .errors import Trail
 from .expressions import Expression
+from .hours import NOW_KEYS, Schedule, clock_view, zone
 
-# The call data every call has, and its keys; guards also see `event` (the event's own fields).
+# The call data every call has, and its keys; guards also see `event` (the event's own fields),
+# and every expression `hours` (is each of the flow's schedules open now).
 CALL_KEYS: Mapping[str, frozenset[str]] = {
     "caller": frozenset({"number", "name"}),
     "call": frozenset({"id", "channel", "app", "extension", "context", "args", "language"}),
+    "now": NOW_KEYS,
 }
-CALL_DATA = frozenset(CALL_KEYS)
+TIME_DATA = frozenset({"now", "hours"})
+CALL_DATA = frozenset(CALL_KEYS) | TIME_DATA
 
 # The event of a state's `then`: raised once the state's actions are done.
 THEN = "then"
@@ -118,6 +122,16 @@ class Flow:
     recovery: Transition | None = None  # where a call found with no kept state starts over
     version: str = ""  # a hash of the file's text: a call stays on the version it started on
     text: str = field(default="", repr=False)  # the file's text, kept with the calls on it
+    timezone: str = "UTC"  # the zone `now` is in
+    hours: Mapping[str, Schedule] = field(default_factory=dict)  # `hours.NAME` in expressions
+    uses_time: bool = False  # some expression reads `now` or `hours`: calls need the time
+
+    def time_scope(self, wall: float) -> dict[str, object]:
+        """`now` and `hours` at the time `wall` (epoch seconds), for expressions."""
+        return {
+            "now": clock_view(wall, zone(self.timezone)),
+            "hours": {name: schedule.is_open(wall) for name, schedule in self.hours.items()},
+        }
 
     def transitions_of(self, state: State) -> tuple[Transition, ...]:
         """A state's own transitions, then the flow-wide ones, tried in that order. A state's

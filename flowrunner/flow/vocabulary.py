@@ -192,6 +192,21 @@ def _top_level() -> dict[str, Schema]:
             "propertyNames": {"$ref": "#/$defs/stateName"},
             "additionalProperties": {"$ref": "#/$defs/state"},
         },
+        "timezone": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "description": "The time zone of `now` and of the schedules in `hours`, an IANA "
+            "name such as Europe/Paris. Default UTC.",
+        },
+        "hours": {
+            "type": "object",
+            "maxProperties": 50,
+            "propertyNames": {"$ref": "#/$defs/stateName"},
+            "additionalProperties": {"$ref": "#/$defs/schedule"},
+            "description": "Opening hours by name: `hours.NAME` in an expression is true while "
+            "the schedule is open.",
+        },
         "recovery": {
             "type": "object",
             "required": ["goto"],
@@ -228,9 +243,9 @@ def _definitions() -> dict[str, Schema]:
         "varName": {
             "type": "string",
             "pattern": "^[a-z_][a-z0-9_]{0,63}$",
-            "not": {"enum": ["caller", "call", "event"]},
-            "description": "A variable name: lower case letters, digits and _; not caller, call "
-            "or event (those hold call data).",
+            "not": {"enum": ["caller", "call", "event", "now", "hours"]},
+            "description": "A variable name: lower case letters, digits and _; not caller, "
+            "call, event, now or hours (those hold call data).",
         },
         "duration": {
             "type": "string",
@@ -246,6 +261,20 @@ def _definitions() -> dict[str, Schema]:
             "true, e.g. choice == '1' and caller.number in vips.",
         },
         "state": _state(),
+        "schedule": _schedule(),
+        "timeRanges": {
+            "anyOf": [
+                {"type": "string", "minLength": 1, "maxLength": 200},
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 24,
+                    "items": {"type": "string", "minLength": 1, "maxLength": 20},
+                },
+            ],
+            "description": "Times of day, earliest first: 09:00-12:30, 13:30-17:30 (24:00 is "
+            "the end of the day).",
+        },
         "events": _events(),
         **_transitions(),
         "actionName": {"enum": sorted(ACTIONS)},
@@ -302,6 +331,45 @@ def _one_or_more(transition: Schema) -> Schema:
             transition,
             {"type": "array", "minItems": 1, "maxItems": 50, "items": transition},
         ]
+    }
+
+
+def _schedule() -> Schema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["week"],
+        "properties": {
+            "description": {"type": "string"},
+            "timezone": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "The schedule's time zone; default the flow's `timezone`.",
+            },
+            "week": {
+                "type": "object",
+                "maxProperties": 14,
+                "propertyNames": {"type": "string", "minLength": 1, "maxLength": 60},
+                "additionalProperties": {"$ref": "#/$defs/timeRanges"},
+                "description": "Opening times by day: mon, mon-fri, sat, sun. A day not "
+                "given is closed.",
+            },
+            "closed": {
+                "type": "array",
+                "maxItems": 1000,
+                "items": {"type": "string", "minLength": 1, "maxLength": 20},
+                "description": "Dates closed all day (holidays), YYYY-MM-DD.",
+            },
+            "dates": {
+                "type": "object",
+                "maxProperties": 1000,
+                "propertyNames": {"type": "string", "minLength": 1, "maxLength": 20},
+                "additionalProperties": {"$ref": "#/$defs/timeRanges"},
+                "description": "Dates with hours of their own instead of their weekday's: "
+                "{2026-12-24: 09:00-12:00}.",
+            },
+        },
     }
 
 

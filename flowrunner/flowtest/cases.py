@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..flow import schema, yamltree
 from ..flow.durations import parse_duration
-from ..flow.errors import FlowError, Hints, Problem, Trail, did_you_mean
+from ..flow.errors import FlowError, Hints, Problem, Trail, did_you_mean, excerpt
 from ..sim.asterisk import Callee, SimChannel
 from ..sim.run import CallerStep
 from ..sim.web import CannedReply
@@ -31,6 +32,7 @@ class Case:
     name: str
     line: int
     channel: SimChannel
+    at: float | None = None  # the wall-clock time the call starts, in epoch seconds
     caller: tuple[CallerStep, ...] = ()
     failures: dict[str, int] = field(default_factory=dict)
     callee: Callee = field(default_factory=Callee)
@@ -57,6 +59,7 @@ def load_test_file(path: str) -> TestFile:
     if problems:
         raise FlowError(problems)
     reader = _Reader(tree, path)
+    reader.at = reader.moment(data["at"], ("at",)) if "at" in data else None
     cases = tuple(reader.case(item, i) for i, item in enumerate(data["tests"]))
     if reader.problems:
         raise FlowError(reader.problems)
@@ -72,6 +75,7 @@ class _Reader:
     def __init__(self, tree: yamltree.Tree, path: str) -> None:
         self.tree, self.path = tree, path
         self.problems: list[Problem] = []
+        self.at: float | None = None  # the file's `at:`, for cases without their own
 
     def case(self, item: dict[str, Any], i: int) -> Case:
         at: Trail = ("tests", i)
@@ -81,6 +85,7 @@ class _Reader:
             name=item["name"],
             line=self.tree.where(at)[0],
             channel=_channel(item.get("call", {})),
+            at=self.moment(item["at"], (*at, "at")) if "at" in item else self.at,
             caller=tuple(
                 self.caller_step(text, (*at, "caller", n))
                 for n, text in enumerate(item.get("caller", []))
@@ -107,6 +112,15 @@ class _Reader:
             line, col = self.tree.where(trail)
             self.problems.append(Problem(self.path, line, col, str(error), trail))
             return 0.0
+
+    def moment(self, text: str, trail: Trail) -> float | None:
+        """`2026-12-24T16:00:00+01:00` as epoch seconds; None (noted) if it is no such time."""
+        try:
+            return parse_moment(text)
+        except ValueError as error:
+            line, col = self.tree.where(trail)
+            self.problems.append(Problem(self.path, line, col, str(error), trail))
+            return None
 
     def caller_step(self, text: str, trail: Trail) -> CallerStep:
         """'1s hangup' or '3.2s dtmf 1' (the schema has checked the shape)."""
@@ -172,6 +186,20 @@ def unknown_request(name: str) -> str:
         if name in known
         else f"no request is called '{name}'{did_you_mean(name, known, listed='known')}"
     )
+
+
+def parse_moment(text: str) -> float:
+    """An ISO 8601 date and time with its UTC offset, as epoch seconds: ValueError if not."""
+    example = "e.g. 2026-12-24T16:00:00+01:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"'{excerpt(text)}' is not a date and time: write one as {example}"
+        ) from None
+    if moment.tzinfo is None:
+        raise ValueError(f"'{excerpt(text)}' has no UTC offset: add one, {example} (or Z for UTC)")
+    return moment.timestamp()
 
 
 _CALLER_STEP = re.compile(r"(\S+) (?:(hangup)|dtmf ([0-9A-D*#]))")

@@ -21,6 +21,12 @@ class CaseResult:
         return not self.failures
 
 
+NEEDS_TIME = (
+    "this flow reads the time (now, hours): give the case the time of the call, "
+    "e.g. at: 2026-12-24T16:00:00+01:00"
+)
+
+
 def run_case(compiled: CompiledFlow, case: Case) -> CaseResult:
     result = simulate(
         compiled,
@@ -29,7 +35,10 @@ def run_case(compiled: CompiledFlow, case: Case) -> CaseResult:
         failures=case.failures,
         callee=case.callee,
         replies=list(case.replies),
+        at=case.at or 0.0,
     )
+    if compiled.flow.uses_time and case.at is None:
+        return CaseResult(case, (NEEDS_TIME,), result)
     return CaseResult(case, tuple(_compare(case.expect, result)), result)
 
 

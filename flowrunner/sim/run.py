@@ -69,10 +69,12 @@ def simulate(
     replies: list[CannedReply] | None = None,
     until: float = LONGEST_CALL,
     reload: bool = False,
+    at: float = 0.0,
 ) -> SimResult:
     """One simulated call. With `reload`, the call is saved after every message and restored
-    into a fresh runtime (a check that a call's whole state is data: the run must not change)."""
-    clock = VirtualClock()
+    into a fresh runtime (a check that a call's whole state is data: the run must not change).
+    The call starts at wall-clock time `at` (epoch seconds): what `now` and `hours` see."""
+    clock = VirtualClock(epoch=at)
     channel = channel or SimChannel()
     asterisk = SimulatedAsterisk(clock, channel, compiled.flow.app, failures, callee=callee)
     web = SimulatedWeb(clock, replies)

@@ -304,7 +304,7 @@ def test_a_timer_guard_is_checked_like_any_other(tmp_path: Path) -> None:
     )
     assert found == [
         f"{path}:7:19: states.start.after.2s.when: unknown variable 'attemps'; "
-        "known: call, caller, event"
+        "known: call, caller, event, hours, now"
     ]
 
 

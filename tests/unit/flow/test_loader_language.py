@@ -82,7 +82,7 @@ def test_each_unknown_variable_of_a_guard_is_reported_at_its_own_column(tmp_path
     )
     assert found == [
         f"{path}:8:38: states.start.on.StasisEnd.when: "
-        "unknown variable 'zzz'; known: call, caller, choice, event",
+        "unknown variable 'zzz'; known: call, caller, choice, event, hours, now",
         f"{path}:8:46: states.start.on.StasisEnd.when: "
         "unknown variable 'choise'; did you mean 'choice'?",
     ]
@@ -137,7 +137,8 @@ def test_event_is_known_in_guards_but_not_in_templates(tmp_path: Path) -> None:
         """,
     )
     assert found == [
-        f"{path}:6:35: states.start.do[0].play.media: unknown variable 'event'; known: call, caller"
+        f"{path}:6:35: states.start.do[0].play.media: unknown variable 'event'; "
+        "known: call, caller, hours, now"
     ]
 
 
@@ -506,7 +507,7 @@ def test_a_variable_named_like_the_call_data_is_refused(
     path, found = problems(tmp_path, RESERVED.replace("VARS", vars_).replace("DO", action))
     assert found == [
         f"{path}:{where}: '{name}' is not valid: A variable name: lower case letters, digits "
-        "and _; not caller, call or event (those hold call data)."
+        "and _; not caller, call, event, now or hours (those hold call data)."
     ]
 
 

@@ -65,7 +65,8 @@ def test_an_unknown_key_with_nothing_close_lists_the_keys() -> None:
     found = problems(TEMPLATE.format(**GOOD) + "colour: blue\n")
     assert found == [
         f"{PATH}:13:1: unknown key 'colour'; "
-        "expected one of: version, app, description, initial, vars, on, states, recovery, limits"
+        "expected one of: version, app, description, initial, vars, on, states, timezone, hours, "
+        "recovery, limits"
     ]
 
 

@@ -93,3 +93,78 @@ def test_graph_labels_show_the_filters_and_guards_a_transition_needs(
     assert "lookup -> vip [label=\"HttpSucceeded [customer.tier == 'vip']\"];" in (
         capsys.readouterr().out
     )
+
+
+HOURS_CASE = (
+    "tests:\n  - name: {name}\n{at}    caller: [2s hangup]\n    expect: {{actions: [{actions}]}}\n"
+)
+MENU = "0s answer, 0s play"  # the menu's prompt; closed, the record follows at 1 s
+
+
+def business_hours(tmp_path: Path, cases: str) -> Path:
+    shutil.copy(REPO / "flows" / "business-hours.yaml", tmp_path / "business-hours.yaml")
+    (tmp_path / "business-hours.test.yaml").write_text(cases)
+    return tmp_path / "business-hours.test.yaml"
+
+
+def test_a_case_sets_the_time_of_its_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = HOURS_CASE.format(name="open", at="    at: 2026-12-01T10:00:00Z\n", actions=MENU)
+    closed = HOURS_CASE.format(name="closed", at="    at: 2026-12-25T10:00:00Z\n", actions=MENU)
+    cases += closed.removeprefix("tests:\n")
+    assert main(["test", str(business_hours(tmp_path, cases))]) == 1
+    out = capsys.readouterr().out
+    assert "::open PASSED" in out
+    assert "::closed FAILED\n    actions differ (- expected, + actual):" in out
+    assert "+ 1s record" in out
+
+
+def test_a_case_of_a_flow_that_reads_the_time_needs_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = HOURS_CASE.format(name="when?", at="", actions=MENU)
+    assert main(["test", str(business_hours(tmp_path, cases))]) == 1
+    assert (
+        "::when? FAILED\n    this flow reads the time (now, hours): give the case the time of "
+        "the call, e.g. at: 2026-12-24T16:00:00+01:00\n" in capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize(
+    ("at", "message"),
+    [
+        (
+            "2026-12-01T10:00:00",
+            "'2026-12-01T10:00:00' has no UTC offset: add one, e.g. 2026-12-24T16:00:00+01:00 "
+            "(or Z for UTC)",
+        ),
+        (
+            "tomorrow",
+            "'tomorrow' is not a date and time: write one as e.g. 2026-12-24T16:00:00+01:00",
+        ),
+    ],
+)
+def test_a_bad_time_is_reported_at_its_position(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], at: str, message: str
+) -> None:
+    path = business_hours(
+        tmp_path, f"at: {at}\n" + HOURS_CASE.format(name="x", at="", actions=MENU)
+    )
+    assert main(["test", str(path)]) == 1
+    assert f"{path}:1:5: at: {message}" in capsys.readouterr().out
+
+
+def test_simulate_places_the_call_when_told(capsys: pytest.CaptureFixture[str]) -> None:
+    flow = str(REPO / "flows" / "business-hours.yaml")
+    assert (
+        main(["simulate", flow, "--at", "2026-12-24T13:00:00+01:00", "--event", "2s hangup"]) == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "the call is placed at 2026-12-24T12:00:00+00:00"  # in the flow's zone
+    assert "welcome -> closed (actions done)" in "\n".join(out)
+    assert main(["simulate", flow, "--at", "noon"]) == 2
+    assert capsys.readouterr().out == (
+        "flowrunner simulate: --at: 'noon' is not a date and time: write one as e.g. "
+        "2026-12-24T16:00:00+01:00\n"
+    )
