@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ..flow.model import Action
 from ..flow.templates import render
 from ..ports import Clock, Event, Request, to_text
 from ..steps import ACTIONS, Step
@@ -82,6 +83,7 @@ class Call:
     left_app: bool = False  # StasisEnd seen: the channel is no longer ours to control
     leaving: bool = False  # a hangup/continue was sent: StasisEnd will follow
     ended: bool = False  # the call is over: what its steps still send goes at once
+    after: bool = False  # ended, and running the flow's after_call actions
     secrets: list[str] = field(default_factory=list)  # values never to be logged (a PIN)
     moves: list[tuple[str, str]] = field(default_factory=list)  # ("left"|"entered", state)
     clock: Clock | None = field(default=None, repr=False)  # the runtime's: `now`, `hours`
@@ -128,10 +130,15 @@ class Call:
         self.timers = {key: due for key, due in self.timers.items() if key[0] != FLOW}
         return dropped, [r for r in self.running.values() if r.entry == self.entry]
 
+    def actions(self) -> tuple[Action, ...]:
+        """What `todo` counts in: the current state's actions, or the flow's after_call."""
+        flow = self.compiled.flow
+        return flow.after_call if self.after else flow.states[self.current].actions
+
     def start_step(self, index: int) -> Running:
-        """The step for action `index` of the current state, with its parameters rendered;
-        it holds the state's next actions until it releases them."""
-        action = self.compiled.flow.states[self.current].actions[index]
+        """The step for action `index` of the current state (or of after_call), with its
+        parameters rendered; it holds the next actions until it releases them."""
+        action = self.actions()[index]
         spec = ACTIONS[action.name]
         params = {}
         if action.params:  # only then is the scope worth building

@@ -36,7 +36,7 @@ class StepContext:
 
     @property
     def in_own_state(self) -> bool:
-        return self.running.entry == self.call.entry and not self.call.ended
+        return self.running.entry == self.call.entry and self._running
 
     @property
     def caller_left(self) -> bool:
@@ -59,7 +59,7 @@ class StepContext:
         return self.call.withdraw(self.running.id, tag)
 
     def web(self, request: WebRequest, tag: str) -> None:
-        if not self.call.ended:
+        if self._running:
             self.runtime.sender.send_web(self.call, self.running.id, tag, request)
 
     def after(self, seconds: float, tag: str) -> None:
@@ -172,8 +172,13 @@ class StepContext:
         record_event(self.runtime.journal, self.call.channel_name, event, who)
 
     @property
+    def _running(self) -> bool:
+        """The call runs actions: its flow's, or once ended, its after_call."""
+        return not self.call.ended or self.call.after
+
+    @property
     def _live(self) -> bool:
-        return not self.call.ended and self.running.id in self.call.running
+        return self._running and self.running.id in self.call.running
 
     def _timing(self) -> dict[str, Any]:
         return {} if self.took_ms is None else {"took_ms": self.took_ms}

@@ -59,8 +59,8 @@ class Reconciler:
     def reconcile(self, message: Reconcile) -> None:
         runtime = self.runtime
         for call in list(runtime.calls.values()):
-            if call.flow_name != message.app:
-                continue
+            if call.flow_name != message.app or call.ended:
+                continue  # another app's, or its caller is gone (after_call runs)
             if call.channel_id not in message.channel_ids:
                 runtime.end(call, "channel vanished while disconnected")
             else:

@@ -30,6 +30,9 @@ from .reconcile import Reconciler, Stray
 from .sending import Sender
 from .timers import Timers
 
+AFTER_CALL = "after_call"  # the flow's timer bounding its after_call actions
+INTERNAL_ERROR = "internal error"
+
 
 class Runtime:
     def __init__(
@@ -114,7 +117,9 @@ class Runtime:
     def _caller_event(self, call: Call, event: Event) -> None:
         hide = any(running.step.hides(event) for running in call.running.values())
         record_event(self.journal, call.channel_name, event, hide=hide)
-        call.left_app |= event.type == "StasisEnd"
+        if event.type == "StasisEnd":
+            call.left_app = True
+            call.info.setdefault("last_state", call.current)  # where the caller left it
         if event.media:  # a playback's or recording's: its owner decides what the flow sees
             self._offer(call, call.resources.get(event.media, ""), event)
         elif not any(self._offer(call, step_id, event) for step_id in list(call.running)):
@@ -146,7 +151,9 @@ class Runtime:
         deadline = self.timers.take(call, due) if call else None
         if call is None or deadline is None:
             return  # cancelled, replaced, or its call is over
-        if due.owner == FLOW and due.tag == THEN:
+        if due.owner == FLOW and due.tag == AFTER_CALL:
+            self._after_call_over(call, cut=True)
+        elif due.owner == FLOW and due.tag == THEN:
             self.to_flow(call, THEN, None, "actions done")
         elif due.owner == FLOW:
             late_ms = round((self.clock.now() - deadline) * 1000, 2)
@@ -179,7 +186,7 @@ class Runtime:
         """Own a call and what its steps own: a new call, or one restored from a snapshot."""
         self.calls[call.channel_id] = call
         call.clock = self.clock
-        for channel, step_id in call.channels():
+        for channel, step_id in [] if call.ended else call.channels():  # after_call: none
             self.channels[channel] = (call, step_id)
         self.timers.rearm(call)
 
@@ -234,7 +241,7 @@ class Runtime:
 
     def pump(self, call: Call) -> None:
         """Send the call's next request, else start its next action; finish when all is done."""
-        while not call.ended and not call.sending:
+        while (call.after or not call.ended) and not call.sending:
             if call.queue:
                 self.sender.send(call, call.queue.popleft())
             elif call.todo and not call.holder:
@@ -249,9 +256,12 @@ class Runtime:
         `then` moves on once its steps are done too, through a timer due at once (a timer,
         so that it is kept with the call, is cancelled by leaving, and recurses into nothing)."""
         state = call.compiled.flow.states.get(call.current)
-        if state is None:  # not started yet
+        if call.after:
+            if call.steps_done():
+                self._after_call_over(call)
+        elif state is None:  # not started yet
             return
-        if state.final:
+        elif state.final:
             self._finish(call)
         elif state.goes_on and (FLOW, THEN) not in call.timers and call.steps_done():
             self.timers.arm(call, FLOW, THEN, 0)
@@ -286,13 +296,47 @@ class Runtime:
             running.step.on_end(self.context(call, running))
         call.queue.clear()
         self.keeping.ended(call)
-        del self.calls[call.channel_id]
         for channel, _ in call.channels():
             self.channels.pop(channel, None)
         message = f"call ended after {self.clock.now() - call.started_at:.3f}s in {call.current}"
         fields = {"reason": reason, "state": call.current, "error": error}
         level = "error" if error else "info"
         self.journal.record(call.channel_name, "end", f"{message}: {reason}", level=level, **fields)
+        if call.compiled.flow.after_call and reason != INTERNAL_ERROR:
+            self._after_call(call, reason if error else "")
+        else:
+            del self.calls[call.channel_id]
+
+    # -- after the call ----------------------------------------------------------------------
+
+    def _after_call(self, call: Call, error: str) -> None:
+        """The caller has gone: run the flow's after_call actions (web requests, variables) with
+        the call's final variables, within their time bound. Not kept in the store: a runner
+        that stops meanwhile loses them."""
+        flow = call.compiled.flow
+        reason = error or ("flow ended it" if call.leaving else "caller hung up")
+        duration = round(self.clock.now() - call.started_at, 3)
+        call.info |= {"end_reason": reason, "duration": duration}
+        call.info.setdefault("last_state", call.current)
+        call.after, call.running, call.timers, call.resources = True, {}, {}, {}
+        call.entry += 1
+        call.todo.extend(range(len(flow.after_call)))
+        call.holder = ""
+        self.timers.arm(call, FLOW, AFTER_CALL, flow.after_call_within)
+        self.pump(call)
+
+    def _after_call_over(self, call: Call, cut: bool = False) -> None:
+        """Its after_call actions are done, or their time is up (`cut`): the call is gone."""
+        if self.calls.pop(call.channel_id, None) is None:
+            return
+        took = f"{self.clock.now() - call.started_at - call.info['duration']:.3f}s"
+        if not cut:
+            self.journal.record(call.channel_name, "action", f"after the call: done in {took}")
+            return
+        cut_off = [running.action for running in call.running.values()]
+        cut_off += [call.actions()[index].name for index in call.todo]
+        message = f"after the call: cut off after {took}: {', '.join(cut_off)} not done"
+        self.journal.record(call.channel_name, "action", message, level="warning")
 
     # -- bugs --------------------------------------------------------------------------------
 
@@ -305,7 +349,7 @@ class Runtime:
         if call is not None and not call.ended:
             self.sender.hang_up(call)
             try:
-                self.end(call, "internal error", error=True)
+                self.end(call, INTERNAL_ERROR, error=True)
             except Exception:  # the bug may be in a step's clean-up: the call ends anyway
                 self.calls.pop(call.channel_id, None)
 

@@ -59,6 +59,7 @@ def snapshot(call: Call, clock: Clock) -> dict[str, Any]:
         "counters": dict(call.counters),
         "left_app": call.left_app,
         "leaving": call.leaving,
+        "after": call.after,
         "secrets": call.secrets,
     }
 
@@ -84,6 +85,7 @@ def restore(data: dict[str, Any], compiled: CompiledFlow, clock: Clock) -> Call:
         call.running[item["id"]] = Running(item["id"], item["action"], item["entry"], step)
     call.resources, call.counters = dict(data["resources"]), Counter(data["counters"])
     call.left_app, call.leaving = data["left_app"], data["leaving"]
+    call.after = call.ended = data.get("after", False)
     call.secrets = list(data["secrets"])
     call.machine = compiled.new_machine(call)  # starts in `call.state`: nothing is entered
     return call

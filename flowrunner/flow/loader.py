@@ -52,8 +52,10 @@ def flow_from_tree(tree: yamltree.Tree, path: str) -> Flow:
 def declared_variables(data: dict[str, Any]) -> set[str]:
     """Flow variables: those under `vars`, and those an action sets (`set`, `into`)."""
     names = set(data.get("vars") or {})
-    for spec in data["states"].values():
-        for item in (spec or {}).get("do") or []:
+    lists = [(spec or {}).get("do") or [] for spec in data["states"].values()]
+    lists.append((data.get("after_call") or {}).get("do") or [])
+    for actions in lists:
+        for item in actions:
             if isinstance(item, dict):
                 ((name, params),) = item.items()
                 params = params or {}
@@ -111,7 +113,19 @@ class _Builder:
                 for name, spec in (data.get("hours") or {}).items()
             },
             uses_time=self.uses_time,
+            **self.after_call(data.get("after_call")),
         )
+
+    def after_call(self, spec: dict[str, Any] | None) -> dict[str, Any]:
+        """`after_call: {do: [...], within: 10s}`: its actions, and their time bound."""
+        if spec is None:
+            return {}
+        trail: Trail = ("after_call",)
+        actions = tuple(self.action(item, (*trail, "do", i)) for i, item in enumerate(spec["do"]))
+        within = {"within": spec.get("within", "10s")}
+        self.durations({"within": 300.0}, within, trail)
+        seconds = within["within"] if isinstance(within["within"], float) else 10.0
+        return {"after_call": actions, "after_call_within": seconds}
 
     # -- time --------------------------------------------------------------------------------
 

@@ -17,7 +17,10 @@ from .hours import NOW_KEYS, Schedule, clock_view, zone
 # and every expression `hours` (is each of the flow's schedules open now).
 CALL_KEYS: Mapping[str, frozenset[str]] = {
     "caller": frozenset({"number", "name"}),
-    "call": frozenset({"id", "channel", "app", "extension", "context", "args", "language"}),
+    "call": frozenset(
+        {"id", "channel", "app", "extension", "context", "args", "language"}
+        | {"end_reason", "duration", "last_state"}  # set once the caller has gone
+    ),
     "now": NOW_KEYS,
 }
 TIME_DATA = frozenset({"now", "hours"})
@@ -125,6 +128,8 @@ class Flow:
     timezone: str = "UTC"  # the zone `now` is in
     hours: Mapping[str, Schedule] = field(default_factory=dict)  # `hours.NAME` in expressions
     uses_time: bool = False  # some expression reads `now` or `hours`: calls need the time
+    after_call: tuple[Action, ...] = ()  # run once the caller has gone: web requests, `set`
+    after_call_within: float = 10.0  # seconds they may take in all
 
     def time_scope(self, wall: float) -> dict[str, object]:
         """`now` and `hours` at the time `wall` (epoch seconds), for expressions."""

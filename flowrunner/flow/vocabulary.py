@@ -207,6 +207,25 @@ def _top_level() -> dict[str, Schema]:
             "description": "Opening hours by name: `hours.NAME` in an expression is true while "
             "the schedule is open.",
         },
+        "after_call": {
+            "type": "object",
+            "required": ["do"],
+            "additionalProperties": False,
+            "description": "Actions run once the caller has gone (hung up, or the flow ended), "
+            "with the call's final variables: web requests and variables only.",
+            "properties": {
+                "do": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 20,
+                    "items": {"$ref": "#/$defs/afterCallAction"},
+                },
+                "within": {
+                    **{"$ref": "#/$defs/duration"},
+                    "description": "How long they may take in all (at most 5m); default 10s.",
+                },
+            },
+        },
         "recovery": {
             "type": "object",
             "required": ["goto"],
@@ -279,6 +298,20 @@ def _definitions() -> dict[str, Schema]:
         **_transitions(),
         "actionName": {"enum": sorted(ACTIONS)},
         "action": _action(),
+        "afterCallAction": {
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                name: {"$ref": f"#/$defs/actions/{name}"}
+                for name, spec in ACTIONS.items()
+                if spec.after_call
+            },
+            "description": "An action that needs no channel: "
+            + ", ".join(name for name, spec in ACTIONS.items() if spec.after_call)
+            + ".",
+        },
         "actions": {name: _action_schema(spec) for name, spec in ACTIONS.items()},
     }
 

@@ -25,6 +25,7 @@ class Expected:
     state: str | None = None
     ended: bool | None = None
     vars: dict[str, Any] | None = None
+    http: tuple[str, ...] | None = None  # 'METHOD URL' of each web request, in order
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class _Reader:
                 state=expect.get("state"),
                 ended=expect.get("ended"),
                 vars=expect.get("vars"),
+                http=None if "http" not in expect else tuple(expect["http"]),
             ),
         )
 

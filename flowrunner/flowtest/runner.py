@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..engine.machine import CompiledFlow
@@ -46,11 +47,15 @@ def _compare(expect: Expected, result: SimResult) -> list[str]:
     problems = []
     actual = [(sent.at, sent.action) for sent in result.sent]
     if expect.actions is not None and not _same(expect.actions, actual, expect.within):
-        problems += ["actions differ (- expected, + actual):", *_diff(expect.actions, actual)]
+        timelines = [_line(e) for e in expect.actions], [_line(a) for a in actual]
+        problems += ["actions differ (- expected, + actual):", *_diff(*timelines)]
     if expect.state is not None and expect.state != result.final_state:
         problems.append(f"state: expected {excerpt(expect.state)}, got {result.final_state}")
     if expect.ended is not None and expect.ended != result.ended:
         problems.append(f"ended: expected {expect.ended}, got {result.ended}")
+    sent = [f"{web.request.method} {web.request.url}" for web in result.web]
+    if expect.http is not None and list(expect.http) != sent:
+        problems += ["http requests differ (- expected, + actual):", *_diff(expect.http, sent)]
     for name, value in (expect.vars or {}).items():
         if result.vars.get(name) != value:
             wanted, got = excerpt(repr(value)), excerpt(repr(result.vars.get(name)))
@@ -67,18 +72,18 @@ def _same(
     )
 
 
-def _diff(expected: tuple[tuple[float, str], ...], actual: list[tuple[float, str]]) -> list[str]:
-    """Line up both timelines by position, marking the lines that differ."""
+def _diff(expected: Sequence[str], actual: Sequence[str]) -> list[str]:
+    """Line up both lists by position, marking the lines that differ."""
     lines = []
     for i in range(max(len(expected), len(actual))):
-        e = _line(expected[i]) if i < len(expected) else None
-        a = _line(actual[i]) if i < len(actual) else None
+        e = expected[i] if i < len(expected) else None
+        a = actual[i] if i < len(actual) else None
         if e == a:
             lines.append(f"    {e}")
             continue
         lines += [f"  - {e}"] if e else []
         lines += [f"  + {a}"] if a else []
-    return lines
+    return [excerpt(line, 300) for line in lines]
 
 
 def _line(entry: tuple[float, str]) -> str:

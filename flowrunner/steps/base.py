@@ -195,6 +195,7 @@ class ActionSpec:
     defines: str = ""  # "into": the `into` param names a variable it sets; "keys": its keys do
     requests: tuple[str, ...] = ()  # the requests its step makes (flow tests can fail each)
     escaped: Mapping[str, str] = field(default_factory=dict)  # param -> url | segment | name
+    after_call: bool = False  # it needs no channel: it may run once the caller has gone
     check: Check | None = None  # load-time checks a schema cannot make
 
     @property

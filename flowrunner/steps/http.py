@@ -107,5 +107,6 @@ SPECS = (
         durations={"timeout": 30.0},
         escaped={"url": "url"},
         defines="into",
+        after_call=True,
     ),
 )

@@ -38,5 +38,6 @@ SPECS = (
         },
         nullable=False,
         defines="keys",
+        after_call=True,
     ),
 )

@@ -39,6 +39,7 @@ class Crm:
     """What the CRM received: (path, Authorization header) per request."""
 
     requests: list[tuple[str, str]] = field(default_factory=list)
+    summaries: list[tuple[str, Any]] = field(default_factory=list)  # POST /calls: (auth, body)
 
     def numbers(self) -> list[str]:
         return [parse_qs(urlsplit(path).query)["number"][0] for path, _ in self.requests]
@@ -57,6 +58,13 @@ def crm_handler(crm: Crm) -> type[BaseHTTPRequestHandler]:
                 self.answer(200, {"name": "Grace", "tier": "gold"})
             else:
                 self.answer(200, {"name": "Ada", "tier": "vip"})
+
+        def do_POST(self) -> None:
+            """The flow's after_call summary."""
+            length = int(self.headers.get("Content-Length", "0"))
+            body = json.loads(self.rfile.read(length) or b"null")
+            crm.summaries.append((self.headers.get("Authorization", ""), body))
+            self.answer(201 if self.path == "/calls" else 404, {"ok": True})
 
         def answer(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()
@@ -153,8 +161,29 @@ def test_a_vip_is_looked_up_with_the_token_and_continues_as_vip(
     (start,) = lines_of(lookup, call.name, kind="start")
     assert start["caller"] == VIP  # caller.number, from the originate's callerId
     assert crm.requests == [(f"/customers?number={VIP}", f"Bearer {TOKEN}")]
-    (http,) = lines_of(lookup, call.name, kind="action", action="http")
+    http = lines_of(lookup, call.name, kind="action", action="http")[0]  # then the summary
     assert http["status"] == 200
+
+
+def test_after_the_call_its_summary_reaches_the_crm(lookup: Runner, crm: Crm, probe: Probe) -> None:
+    crm.summaries.clear()
+    call = place_call("caller-lookup", probe, callerId=VIP)
+    routed(lookup, call)  # it left the app for the dialplan: for the flow, the call is over
+    wait_until(lambda: crm.summaries, 10, "the after-call summary")
+    tier_in_the_dialplan(call)  # and hang it up
+    ((auth, summary),) = crm.summaries
+    assert auth == f"Bearer {TOKEN}"
+    assert summary == {
+        "number": VIP,
+        "tier": "vip",
+        "last_state": "route",
+        "end_reason": "flow ended it",  # it continued in the dialplan
+        "seconds": summary["seconds"],
+    }
+    assert isinstance(summary["seconds"], float)
+    assert 0 < summary["seconds"] < 30
+    done = f"{call.name} after the call: done in "
+    wait_until(lambda: any(m.startswith(done) for m in lookup.messages()), 5, "the end of it")
 
 
 def test_a_known_customer_continues_as_customer(lookup: Runner, crm: Crm, probe: Probe) -> None:
@@ -181,7 +210,7 @@ def test_a_number_the_crm_does_not_know_is_a_prospect(
     ]
     assert tier_in_the_dialplan(call) == "prospect"
     assert crm.numbers() == [UNKNOWN]
-    (http,) = lines_of(lookup, call.name, kind="action", action="http")
+    http = lines_of(lookup, call.name, kind="action", action="http")[0]  # then the summary
     assert http["status"] == 404
 
 
@@ -197,7 +226,7 @@ def test_a_crm_that_cannot_be_reached_makes_a_prospect(
     ]
     assert tier_in_the_dialplan(call) == "prospect"
     assert crm.requests == []
-    (http,) = lines_of(lookup, call.name, kind="action", action="http")
+    http = lines_of(lookup, call.name, kind="action", action="http")[0]  # then the summary
     assert "connection failed" in http["message"]
 
 
