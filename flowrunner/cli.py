@@ -142,7 +142,7 @@ def _speech_options(p: argparse.ArgumentParser, environ: Mapping[str, str]) -> N
         metavar="espeak-ng|command:ARGV",
         help="espeak-ng (default), or a command run without a shell that writes a WAV: "
         "ARGV may use {text} (else the text is on stdin), {voice}, {lang} and {out} (else the "
-        "WAV is read from stdout), e.g. 'command:flite -voice slt -o {out}' "
+        "WAV is read from stdout), e.g. 'command:flite -voice slt -t {text} -o {out}' "
         "(env FLOWRUNNER_SPEECH_ENGINE)",
     )
     g.add_argument(
