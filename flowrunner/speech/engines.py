@@ -31,12 +31,16 @@ class Engine(Protocol):
     def name(self) -> str:
         """What the engine is, for the cache key: another engine (or template) says it anew."""
 
+    @property
+    def program(self) -> str:
+        """The command it runs."""
+
     def render(self, request: SpeechRequest, out: Path, timeout: float) -> None:
         """Write the request's speech to `out` as a WAV file (any rate), or raise SpeechError."""
 
 
 class EspeakEngine:
-    name = "espeak-ng"
+    name = program = "espeak-ng"
 
     def render(self, request: SpeechRequest, out: Path, timeout: float) -> None:
         voice = request.voice or request.lang
@@ -57,7 +61,7 @@ class CommandEngine:
         self.argv = shlex.split(template)
         if not self.argv:
             raise ValueError("the speech command is empty")
-        self.name = f"command:{template}"
+        self.name, self.program = f"command:{template}", self.argv[0]
         self.text_on_stdin = not any("{text}" in item for item in self.argv)
         self.wav_on_stdout = not any("{out}" in item for item in self.argv)
 

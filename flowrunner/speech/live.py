@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -29,14 +30,20 @@ class LiveSpeech:
         url = args.speech_url or (
             f"http://{host}:{port}/speech" if self.listen else str(self.cache.directory)
         )
-        self.service = LocalSpeech(engine_for(args.speech_engine), self.cache, url, wake=wake)
+        engine = engine_for(args.speech_engine)
+        self.service = LocalSpeech(engine, self.cache, url, wake=wake)
+        self.programs = (engine.program, "sox")
         self.server: MediaServer | None = None
 
     def loaded(self, flows: Iterable[CompiledFlow]) -> None:
         """Flows were loaded (at start, on reload): serve the cache if one of them says
         something (OSError if the port is taken), and render their plain texts."""
         flows = list(flows)
-        if self.listen and self.server is None and any(True for _ in says(flows)):
+        if not any(True for _ in says(flows)):
+            return
+        for program in missing(self.programs):
+            log.error("speech: %s is not installed: every say will fail", program)
+        if self.listen and self.server is None:
             self.server = MediaServer(self.cache, *self.listen)
             self.server.start()
             log.info("speech served on http://%s:%d/speech", *self.server.address)
@@ -47,6 +54,10 @@ class LiveSpeech:
         self.service.close()
         if self.server is not None:
             self.server.close()
+
+
+def missing(programs: Iterable[str]) -> list[str]:
+    return [program for program in programs if shutil.which(program) is None]
 
 
 def _rendered_ahead(response: Response) -> None:

@@ -64,7 +64,7 @@ class SayStep(PlayStep):
             super().start(ctx)
         else:
             ctx.finish()
-            ctx.fail(f"speech failed: {response.describe()}", response.status)
+            ctx.fail(f"speech failed: {_why(response)}", response.status)
 
     def on_timer(self, ctx: Context, tag: str) -> None:
         ctx.finish()
@@ -81,6 +81,12 @@ class SayStep(PlayStep):
             super().on_exit(ctx)  # withdraws the play, or stops the playback
         else:
             ctx.finish()  # nothing plays yet: the speech's reply will find the step over
+
+
+def _why(response: Response) -> str:
+    if response.ok:
+        return "no media in its answer"
+    return response.error if response.status == 0 else response.describe()
 
 
 SPECS = (

@@ -24,6 +24,7 @@ import pytest
 from conftest import (
     Call,
     Runner,
+    ari,
     assert_clean,
     clean_call,
     flow_copy,
@@ -34,6 +35,8 @@ from conftest import (
 from test_local_channel import Probe
 
 APP = "tts-greeting-e2e"
+BARGE_IN = "tts-greeting-e2e-keys"  # a copy where a key leaves the greeting by name
+BROKEN = "tts-greeting-e2e-broken"  # served by a runner whose speech engine always fails
 NAMES = {
     "200": "Ada",
     "666": "$(touch /tmp/flowrunner-pwned); rm -rf ../.. `id` | -v --help > /etc/x",
@@ -97,8 +100,15 @@ def greeter(
     directory = tmp_path_factory.mktemp("tts-greeting")
     changes = {"crm: http://127.0.0.1:8099": f"crm: http://127.0.0.1:{crm}"}
     flow = flow_copy(directory, "tts-greeting", APP, changes)
+    keys = "      ActionFailed: recorded\n      ChannelDtmfReceived: hang_up\n\n  plain:"
+    barge_in = flow_copy(
+        directory,
+        "tts-greeting",
+        BARGE_IN,
+        changes | {"      ActionFailed: recorded\n\n  plain:": keys},
+    )
     options = ("--speech-dir", str(speech_dir), "--speech-listen", listen)
-    runner = Runner(directory / "serve.log", flow, options=options)
+    runner = Runner(directory / "serve.log", flow, barge_in, options=options)
     try:
         runner.wait_connected()
         yield runner
@@ -211,3 +221,53 @@ def test_a_hostile_name_is_only_spoken(greeter: Runner, probe: Probe, speech_dir
     assert all(re.fullmatch(r"[0-9a-f]{64}\.wav", name) for name in names if name != ".work")
     assert f"{key}.wav" in names
     assert not list((speech_dir / ".work").iterdir())  # nothing half-rendered left behind
+
+
+def test_a_key_stops_the_greeting_mid_sentence(greeter: Runner, probe: Probe) -> None:
+    call = place_call(BARGE_IN, probe, callerId="666")  # the long greeting: 10 s
+    wait_until(
+        lambda: lines_of(greeter, call.name, kind="event", event="PlaybackStarted"),
+        10,
+        "the greeting to start",
+    )
+    ari("POST", f"channels/{call.phone}/dtmf", dtmf="5")
+    lines = greeted(greeter, call)
+    played = at(lines["finished"]) - at(lines["started"])
+    assert played < lines["ready"]["seconds"] / 2, played  # stopped, not played to its end
+    (done,) = lines_of(greeter, call.name, kind="transition", target="hang_up")
+    assert done["reason"] != "playback finished"
+    assert lines_of(greeter, call.name, kind="action", action="stop_playback")
+
+
+def test_speech_that_fails_is_action_failed_and_the_recorded_greeting_plays(
+    asterisk: None, crm: int, tmp_path: Path
+) -> None:
+    changes = {"crm: http://127.0.0.1:8099": f"crm: http://127.0.0.1:{crm}"}
+    flow = flow_copy(tmp_path, "tts-greeting", BROKEN, changes)
+    options = ("--speech-engine", "command:false", "--speech-dir", str(tmp_path / "speech"))
+    options += ("--speech-listen", f"127.0.0.1:{free_port()}")
+    runner = Runner(tmp_path / "serve.log", flow, options=options)
+    try:
+        runner.wait_connected()
+        probe = Probe()
+        try:
+            call = place_call(BROKEN, probe, callerId="200")
+            wait_until(lambda: lines_of(runner, call.name, kind="end"), 30, "the call to end")
+        finally:
+            probe.close()
+    finally:
+        code = runner.stop()
+    assert code == 0, runner.text()
+    assert_clean(runner)  # a failure the flow handles is a warning, not an error
+    (failed,) = lines_of(runner, call.name, kind="error", action="say")
+    assert failed["message"].endswith("say failed: speech failed: false failed (exit 1)")
+    assert [line["target"] for line in lines_of(runner, call.name, kind="transition")] == [
+        "lookup",
+        "by_name",
+        "recorded",
+        "hang_up",
+        "ended",
+    ]
+    (finished,) = lines_of(runner, call.name, kind="event", event="PlaybackFinished")
+    (started,) = lines_of(runner, call.name, kind="event", event="PlaybackStarted")
+    assert at(finished) - at(started) > 0.5  # hello-world, about 1.4 s, played

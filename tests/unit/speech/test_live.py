@@ -80,3 +80,14 @@ def test_bad_speech_options_are_usage_errors(option: list[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         build_parser({}).parse_args(["serve", "x.yaml", *option])
     assert raised.value.code == 2
+
+
+def test_a_missing_engine_is_logged_as_an_error_at_load(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    speech = live(tmp_path, "--speech-listen", "none", "--speech-engine", "command:no-such-tts")
+    speech.loaded([flow("ivr-menu")])
+    assert not caplog.records  # no say: nothing to check
+    speech.loaded([flow("tts-greeting")])
+    speech.close()
+    assert "speech: no-such-tts is not installed: every say will fail" in caplog.messages

@@ -21,7 +21,7 @@ URL = "http://192.0.2.7:8077/speech"
 
 
 class FakeEngine:
-    name = "fake"
+    name = program = "fake"
 
     def __init__(self) -> None:
         self.rendered: list[SpeechRequest] = []

@@ -66,17 +66,21 @@ def test_playback_events_reach_the_state_and_finished_ends_the_step() -> None:
 
 
 @pytest.mark.parametrize(
-    "reply",
-    [Response(0, error="espeak-ng failed (exit 1)"), Response(200, {}), Response(200, "x")],
-    ids=["failed", "no media", "not an object"],
+    ("reply", "reason"),
+    [
+        (Response(0, error="espeak-ng failed (exit 1)"), "espeak-ng failed (exit 1)"),
+        (Response(503, error="busy"), "503 busy"),
+        (Response(200, {}), "no media in its answer"),
+        (Response(200, "x"), "no media in its answer"),
+    ],
+    ids=["failed", "a status", "no media", "not an object"],
 )
-def test_speech_that_fails_is_the_action_failing(reply: Response) -> None:
+def test_speech_that_fails_is_the_action_failing(reply: Response, reason: str) -> None:
     step = say()
     ctx = started(step)
     step.on_reply(ctx, "speech", reply)
     assert ctx.finished
-    assert ctx.failures
-    assert ctx.failures[0][0].startswith("speech failed")
+    assert ctx.failures == [(f"speech failed: {reason}", reply.status)]
     assert len(ctx.sent) == 1  # nothing played
 
 
