@@ -3,7 +3,7 @@
 Messages (ARI events, replies, reconnect news) are `post`ed from any thread and handled by
 `drain` on the owning thread, which also runs `fire_due_timers`: the live loop in
 `ari/session.py`, or the simulator. It never waits on the network: requests go to the transport
-(or the web client, or the speech), whose reply comes back as a message.
+(or the web client, or the speech port), whose reply comes back as a message.
 
 It names no step. Each action is run by its step (`flowrunner/steps/`), which owns what it
 creates: an event goes to the owner of the channel or media it concerns, a reply or a timer to

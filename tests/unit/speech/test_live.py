@@ -87,7 +87,7 @@ def test_a_missing_engine_is_logged_as_an_error_at_load(
 ) -> None:
     speech = live(tmp_path, "--speech-listen", "none", "--speech-engine", "command:no-such-tts")
     speech.loaded([flow("ivr-menu")])
-    assert not caplog.records  # no say: nothing to check
+    assert not [m for m in caplog.messages if "not installed" in m]  # no say: nothing to check
     speech.loaded([flow("tts-greeting")])
     speech.close()
     assert "speech: no-such-tts is not installed: every say will fail" in caplog.messages
