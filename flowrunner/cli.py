@@ -139,10 +139,11 @@ def _speech_options(p: argparse.ArgumentParser, environ: Mapping[str, str]) -> N
         "--speech-engine",
         type=speech_engine,
         default=environ.get("FLOWRUNNER_SPEECH_ENGINE", "espeak-ng"),
-        metavar="espeak-ng|command:ARGV",
-        help="espeak-ng (default), or a command run without a shell that writes a WAV: "
+        metavar="espeak-ng|command:ARGV|http:URL",
+        help="espeak-ng (default); or a command run without a shell that writes a WAV: "
         "ARGV may use {text} (else the text is on stdin), {voice}, {lang} and {out} (else the "
-        "WAV is read from stdout), e.g. 'command:flite -voice slt -t {text} -o {out}' "
+        "WAV is read from stdout), e.g. 'command:flite -voice slt -t {text} -o {out}'; or a "
+        "TTS service that answers a JSON POST of text, voice and lang with a WAV "
         "(env FLOWRUNNER_SPEECH_ENGINE)",
     )
     g.add_argument(

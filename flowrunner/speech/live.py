@@ -57,7 +57,7 @@ class LiveSpeech:
 
 
 def missing(programs: Iterable[str]) -> list[str]:
-    return [program for program in programs if shutil.which(program) is None]
+    return [program for program in programs if program and shutil.which(program) is None]
 
 
 def _rendered_ahead(response: Response) -> None:

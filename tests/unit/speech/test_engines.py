@@ -4,9 +4,13 @@ it got."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -101,7 +105,8 @@ def test_a_missing_program_or_a_nul_in_an_argument_is_a_speech_error(tmp_path: P
 def test_engines_are_named_on_the_command_line() -> None:
     assert isinstance(engine_for("espeak-ng"), EspeakEngine)
     assert engine_for("command:flite -o {out}").name == "command:flite -o {out}"
-    for bad in ("festival", "command:", "command:'unclosed"):
+    assert engine_for("http:http://tts.local/say").name == "http:http://tts.local/say"
+    for bad in ("festival", "command:", "command:'unclosed", "http:ftp://x"):
         with pytest.raises(ValueError):  # noqa: PT011 (each its own message)
             engine_for(bad)
 
@@ -112,3 +117,58 @@ def test_espeak_ng_reads_the_text_on_stdin_and_writes_a_wav(tmp_path: Path) -> N
     EspeakEngine().render(SpeechRequest(f"-w {elsewhere} --help", lang="en"), out, timeout=20)
     assert out.read_bytes()[:4] == b"RIFF"
     assert not elsewhere.exists()
+
+
+class TtsService(BaseHTTPRequestHandler):
+    """Answers a POST with a 'WAV' holding the JSON it got; /fail with 500; /big with 65 MB."""
+
+    def do_POST(self) -> None:
+        got = self.rfile.read(int(self.headers["Content-Length"]))
+        body = got if self.path == "/ok" else b"x" * (65 * 2**20)
+        self.send_response(500 if self.path == "/fail" else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the client may stop reading a big one
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TtsService)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_http_engine_posts_the_text_as_json_and_keeps_the_answer(
+    service: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "spoken.wav"
+    engine = engine_for(f"http:{service}/ok")
+    engine.render(SpeechRequest(HOSTILE, "v", "en"), out, timeout=5)
+    assert json.loads(out.read_bytes()) == {"text": HOSTILE, "voice": "v", "lang": "en"}
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/fail", "answered 500"),
+        ("/big", "more than 64 MB"),
+    ],
+)
+def test_an_http_engine_refuses_failures_and_huge_answers(
+    service: str, tmp_path: Path, path: str, error: str
+) -> None:
+    with pytest.raises(SpeechError, match=error):
+        engine_for(f"http:{service}{path}").render(SpeechRequest("hi"), tmp_path / "o.wav", 5)
+
+
+def test_an_http_engine_that_cannot_connect_is_a_speech_error(tmp_path: Path) -> None:
+    with pytest.raises(SpeechError, match=r"failed \(ConnectionError\)"):
+        engine_for("http:http://127.0.0.1:9/tts").render(SpeechRequest("hi"), tmp_path / "o", 5)
