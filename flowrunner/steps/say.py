@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..ports import MAX_SPEECH_TEXT as MAX_TEXT
-from ..ports import VOICE_NAME, Response, SpeechRequest, to_text
+from ..ports import MAX_SPEECH_TEXT, VOICE_NAME, Response, SpeechRequest, to_text
 from .base import ActionSpec, Context, Step, text
 from .media import PlayStep
 
@@ -44,9 +43,9 @@ class SayStep(PlayStep):
         return SpeechRequest(self.text, self.voice, self.speech_lang)
 
     def start(self, ctx: Context) -> None:
-        if len(self.text) > MAX_TEXT:
+        if len(self.text) > MAX_SPEECH_TEXT:
             ctx.finish()
-            ctx.fail(f"text of {len(self.text)} characters, more than {MAX_TEXT}")
+            ctx.fail(f"text of {len(self.text)} characters, more than {MAX_SPEECH_TEXT}")
             return
         ctx.speak(self.request, "speech")
         ctx.after(RENDER_SECONDS, "speech")
@@ -73,7 +72,7 @@ class SayStep(PlayStep):
     def on_resume(self, ctx: Context) -> None:
         if self.media:
             super().on_resume(ctx)
-        else:  # the speech's reply was for the runner that was away: ask again (it is cached)
+        else:  # the speech's reply went to the runner that was away: ask again
             ctx.speak(self.request, "speech")
 
     def on_exit(self, ctx: Context) -> None:
@@ -98,7 +97,7 @@ SPECS = (
         {
             "text": text(
                 "What to say; templates allowed, e.g. Hello {{ customer.name }}.",
-                maxLength=MAX_TEXT,
+                maxLength=MAX_SPEECH_TEXT,
             ),
             "voice": text(
                 "The speech engine's voice, e.g. en-us+f3 for espeak-ng; default its own.",
