@@ -13,11 +13,14 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import __version__
 from .commands.validate import report
 from .flow import FlowError
+from .speech.engines import engine_for
+from .speech.server import parse_listen
 from .store import default_path
 
 EPILOG = "Docs and examples: README.md. Exit codes: 0 ok, 1 invalid/failed, 2 usage, 3 bug."
@@ -122,6 +125,78 @@ def _serve(
         help="reload the flows when a flow file changes (as on SIGHUP): new calls get the "
         "new version, calls in progress finish on theirs",
     )
+    _speech_options(p, environ)
+
+
+def _speech_options(p: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
+    g = p.add_argument_group(
+        "speech (the say action)",
+        "Text is rendered by a speech engine, converted to 8 kHz mono WAV with sox, cached by "
+        "a hash of engine, voice, language and text, and served to Asterisk over HTTP (or "
+        "read by Asterisk from a directory it shares with flowrunner).",
+    )
+    g.add_argument(
+        "--speech-engine",
+        type=speech_engine,
+        default=environ.get("FLOWRUNNER_SPEECH_ENGINE", "espeak-ng"),
+        metavar="espeak-ng|command:ARGV|http:URL",
+        help="espeak-ng (default); or a command run without a shell that writes a WAV: "
+        "ARGV may use {text} (else the text is on stdin), {voice}, {lang} and {out} (else the "
+        "WAV is read from stdout), e.g. 'command:flite -voice slt -t {text} -o {out}'; or a "
+        "TTS service that answers a JSON POST of text, voice and lang with a WAV "
+        "(env FLOWRUNNER_SPEECH_ENGINE)",
+    )
+    g.add_argument(
+        "--speech-dir",
+        default=environ.get("FLOWRUNNER_SPEECH_DIR", str(speech_default_dir())),
+        metavar="DIR",
+        help="the speech cache (env FLOWRUNNER_SPEECH_DIR; default %(default)s)",
+    )
+    g.add_argument(
+        "--speech-cache-mb",
+        type=int,
+        default=200,
+        metavar="MB",
+        help="bound of the cache; the files used least recently go first (default %(default)s)",
+    )
+    g.add_argument(
+        "--speech-listen",
+        type=speech_listen,
+        default="127.0.0.1:8077",
+        metavar="HOST:PORT|none",
+        help="where the media server listens, serving only the cache's files: loopback by "
+        "default (%(default)s); none for no server (with a shared --speech-url directory)",
+    )
+    g.add_argument(
+        "--speech-url",
+        metavar="URL|DIR",
+        help="what Asterisk fetches: the media server's URL as Asterisk reaches it (default "
+        "http://HOST:PORT/speech from --speech-listen), or the cache directory as Asterisk "
+        "sees it, when both run on one host",
+    )
+
+
+def speech_default_dir() -> Path:
+    """$XDG_CACHE_HOME/flowrunner/speech, else ~/.cache/flowrunner/speech."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "flowrunner" / "speech"
+
+
+def speech_engine(text: str) -> str:
+    try:
+        engine_for(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def speech_listen(text: str) -> str:
+    if text != "none":
+        try:
+            parse_listen(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def ari_url(text: str) -> str:

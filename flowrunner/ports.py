@@ -1,9 +1,10 @@
 """The engine's own vocabulary: what crosses its edges, and the protocols of what it is given.
 
 Pure data and Protocols. The adapters implement them: `ari/` (a Transport to Asterisk), `web/`
-(a WebClient), `sim/` (a simulated Asterisk, web services and clock); the engine imports none of
-them. Every request names the action and the step that made it, so a fake (or the simulator)
-sees exactly what the engine meant, not a guess from its path.
+(a WebClient), `speech/` (a Speech), `sim/` (a simulated Asterisk, web services, speech and
+clock); the engine imports none of them. Every request names the action and the step that
+made it, so a fake (or the simulator) sees exactly what the engine meant, not a guess from its
+path.
 """
 
 from __future__ import annotations
@@ -95,6 +96,26 @@ class WebClient(Protocol):
     """Sends a web request without blocking; `done` is called later, from any thread."""
 
     def submit(self, request: WebRequest, done: Done) -> None: ...
+
+
+MAX_SPEECH_TEXT = 2000  # characters a `say` may speak, once rendered
+VOICE_NAME = "^[A-Za-z0-9][A-Za-z0-9_+.-]*$"  # a voice or language: a name, never an option
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """Text to speak (the `say` action), in a voice and a language (empty: the engine's own)."""
+
+    text: str
+    voice: str = ""
+    lang: str = ""
+
+
+class Speech(Protocol):
+    """Renders speech without blocking; `done` is called later, from any thread, with the media
+    Asterisk plays: body `{"media": "sound:http://…/HASH.wav", "seconds": 1.8}`; or a failure."""
+
+    def submit(self, request: SpeechRequest, done: Done) -> None: ...
 
 
 class Clock(Protocol):

@@ -138,6 +138,9 @@ class FakeContext:
     def web(self, request: Any, tag: str) -> None:
         self.sent.append((request, tag))
 
+    def speak(self, request: Any, tag: str) -> None:
+        self.sent.append((request, tag))
+
     def after(self, seconds: float, tag: str) -> None:
         self.timers[tag] = seconds
 

@@ -9,6 +9,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -21,6 +22,7 @@ from ..engine.runtime import Runtime
 from ..flow import FlowError, Problem, load_flow
 from ..logs import LogJournal, setup
 from ..ports import Store
+from ..speech.live import LiveSpeech
 from ..store import StoreError, open_store
 from ..store.writer import Writer
 from ..web.client import RequestsWebClient
@@ -71,12 +73,26 @@ def main(args: argparse.Namespace) -> int:
         args.ari_transport,
     )
     session = AriSession(config)
+    speech = LiveSpeech(args, session.wake)
+    try:
+        speech.loaded(compiled)
+    except OSError as error:
+        print(f"flowrunner serve: the speech server cannot listen on {args.speech_listen}: {error}")
+        return 1
     web = RequestsWebClient(wake=session.wake)
     writer = Writer(store, getattr(store, "where", "the store")) if store else None
-    runtime = Runtime(compiled, session.transport, SystemClock(), LogJournal(), web, keeper=writer)
+    runtime = Runtime(
+        compiled,
+        session.transport,
+        SystemClock(),
+        LogJournal(),
+        web,
+        keeper=writer,
+        speech=speech.service,
+    )
     if store is not None:
         runtime.reconciler.kept = _kept(store, runtime.flows)
-    serving = Serving(runtime, session, args.flows, args.watch)
+    serving = Serving(runtime, session, args.flows, args.watch, speech.loaded)
     _on_signals(session, serving)
     for c in compiled:
         log.info("serving flow %s (app %s, version %s)", c.flow.path, c.flow.app, c.flow.version)
@@ -84,6 +100,7 @@ def main(args: argparse.Namespace) -> int:
         session.serve(serving, lambda app, ids: runtime.post(Reconcile(app, ids)))
     finally:
         web.close()
+        speech.close()
         session.close()
         _stopped(runtime, writer)
         if args.stats:
@@ -138,10 +155,19 @@ class Serving:
     """What the live loop drives while serving: the runtime, and the reloads of the flows asked
     for (SIGHUP, or with --watch a flow file that changed), done on the loop's own thread
     between two messages. New calls get the new versions; calls in progress finish on theirs;
-    a flow that no longer validates is refused and the old ones keep serving."""
+    a flow that no longer validates is refused and the old ones keep serving. `loaded` is told
+    of each new set of flows (speech renders their plain texts)."""
 
-    def __init__(self, runtime: Runtime, session: AriSession, paths: list[str], watch: bool):
+    def __init__(
+        self,
+        runtime: Runtime,
+        session: AriSession,
+        paths: list[str],
+        watch: bool,
+        loaded: Callable[[list[CompiledFlow]], None] = lambda flows: None,
+    ):
         self.runtime, self.session, self.paths = runtime, session, paths
+        self.loaded = loaded
         self.watching = FlowFiles(paths) if watch else None
         self.asked = threading.Event()
         self.next_look = time.monotonic() + WATCH_EVERY
@@ -199,6 +225,10 @@ class Serving:
                     was,
                 )
         self.runtime.flows = new
+        try:
+            self.loaded(compiled)
+        except OSError as error:  # the speech server's port is taken: say cannot play
+            log.error("speech: the media server cannot start: %s", error)
         live = {call.flow_name for call in self.runtime.calls.values()}
         self.session.subscribe(tuple(sorted(new.keys() | live)))
 

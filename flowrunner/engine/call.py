@@ -41,7 +41,7 @@ class Pending:
     tag: str
     action: str
     sent_at: float
-    request: Request | None = None  # an ARI request (None: a web request)
+    request: Request | None = None  # an ARI request (None: a web or speech request)
 
 
 @dataclass

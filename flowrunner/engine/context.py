@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..ports import Event, Request, WebRequest, words
+from ..ports import Event, Request, SpeechRequest, WebRequest, words
 from .call import FLOW, Call, Running, hangup_request
 from .journal import record_event
 
@@ -61,6 +61,10 @@ class StepContext:
     def web(self, request: WebRequest, tag: str) -> None:
         if self._running:
             self.runtime.sender.send_web(self.call, self.running.id, tag, request)
+
+    def speak(self, request: SpeechRequest, tag: str) -> None:
+        if not self.call.ended:
+            self.runtime.sender.send_speech(self.call, self.running.id, tag, request)
 
     def after(self, seconds: float, tag: str) -> None:
         if self._live:

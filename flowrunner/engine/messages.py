@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ports import Done, Response, WebRequest
+from ..ports import Done, Response, SpeechRequest, WebRequest
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,10 @@ class NoWebClient:
 
     def submit(self, request: WebRequest, done: Done) -> None:
         done(Response(0, error="no web client"))
+
+
+class NoSpeech:
+    """For a runtime given no speech: every `say` fails at once."""
+
+    def submit(self, request: SpeechRequest, done: Done) -> None:
+        done(Response(0, error="no speech engine"))

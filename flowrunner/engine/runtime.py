@@ -3,7 +3,7 @@
 Messages (ARI events, replies, reconnect news) are `post`ed from any thread and handled by
 `drain` on the owning thread, which also runs `fire_due_timers`: the live loop in
 `ari/session.py`, or the simulator. It never waits on the network: requests go to the transport
-(or the web client), whose reply comes back as a message.
+(or the web client, or the speech port), whose reply comes back as a message.
 
 It names no step. Each action is run by its step (`flowrunner/steps/`), which owns what it
 creates: an event goes to the owner of the channel or media it concerns, a reply or a timer to
@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..flow.model import THEN
-from ..ports import STEP_CHANNEL, Clock, Event, Journal, Keeper, Transport, WebClient
+from ..ports import STEP_CHANNEL, Clock, Event, Journal, Keeper, Speech, Transport, WebClient
 from .call import FLOW, Call, Running, new_call
 from .context import StepContext
 from .journal import record_event, reply_line, start_line
 from .keeping import Keeping
 from .machine import CompiledFlow
-from .messages import Due, NoWebClient, Reconcile, Replied
+from .messages import Due, NoSpeech, NoWebClient, Reconcile, Replied
 from .reconcile import Reconciler, Stray
 from .sending import Sender
 from .timers import Timers
@@ -44,11 +44,14 @@ class Runtime:
         web: WebClient | None = None,
         inbox: queue.SimpleQueue[object] | None = None,
         keeper: Keeper | None = None,
+        speech: Speech | None = None,
     ) -> None:
         self.flows = {compiled.flow.app: compiled for compiled in flows}
         self.clock, self.journal = clock, journal
         self.inbox: queue.SimpleQueue[object] = inbox or queue.SimpleQueue()
-        self.sender = Sender(transport, web or NoWebClient(), clock, self.post)
+        self.sender = Sender(
+            transport, web or NoWebClient(), clock, self.post, speech or NoSpeech()
+        )
         self.timers = Timers(clock)
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, tuple[Call, str]] = {}  # channel -> its call, owning step

@@ -1,20 +1,27 @@
-"""A call's requests on their way: sent one at a time, in order, each reply posted back to the
-runtime as a `Replied` message (it may come from any thread)."""
+"""A call's requests on their way: ARI requests sent one at a time, in order; web and speech
+requests at once, beside them. Each reply is posted back to the runtime as a `Replied` message
+(it may come from any thread)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..ports import Clock, Done, Request, Transport, WebClient, WebRequest
+from ..ports import Clock, Done, Request, Speech, SpeechRequest, Transport, WebClient, WebRequest
 from .call import Call, Pending, Queued, hangup_request
 from .messages import Replied
 
 
 class Sender:
     def __init__(
-        self, transport: Transport, web: WebClient, clock: Clock, post: Callable[[object], None]
+        self,
+        transport: Transport,
+        web: WebClient,
+        clock: Clock,
+        post: Callable[[object], None],
+        speech: Speech,
     ) -> None:
         self.transport, self.web, self.clock, self.post = transport, web, clock, post
+        self.speech = speech
 
     def send(self, call: Call, item: Queued) -> None:
         """The call's next ARI request: nothing else of the call goes until it is answered."""
@@ -25,9 +32,16 @@ class Sender:
         self.transport.submit(item.request, self._reply(call, item.number))
 
     def send_web(self, call: Call, owner: str, tag: str, request: WebRequest) -> None:
+        self.web.submit(request, self._aside(call, owner, tag))
+
+    def send_speech(self, call: Call, owner: str, tag: str, request: SpeechRequest) -> None:
+        self.speech.submit(request, self._aside(call, owner, tag))
+
+    def _aside(self, call: Call, owner: str, tag: str) -> Done:
+        """A request outside the call's ARI queue (web, speech): pending until its reply."""
         number = call.new_request_number()
         call.pending[number] = Pending(owner, tag, "", self.clock.now())
-        self.web.submit(request, self._reply(call, number))
+        return self._reply(call, number)
 
     def hang_up(self, call: Call) -> None:
         """At once, unanswered: the call is ending."""

@@ -1,7 +1,8 @@
 """A simulated Asterisk with one caller channel (and the callee of a `dial`): answers REST
 requests, and raises the events a real Asterisk 22 would (answer -> ChannelStateChange Up,
 hangup -> StasisEnd, play -> PlaybackFinished, record -> RecordingFinished, a callee's Dial
-events), as seen on the sandbox Asterisk.
+events), as seen on the sandbox Asterisk. A playback lasts `playback_seconds`, or for media of
+known length (the simulated speech's) that length.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class SimulatedAsterisk:
         self.in_app = True
         self.peer = ""  # the callee's channel id, while it is there
         self.ended_media: set[str] = set()  # playbacks and recordings that have finished
+        self.media_seconds: dict[str, float] = {}  # media URI -> how long it plays
 
     # -- the transport seam ------------------------------------------------------------------
 
@@ -225,10 +227,10 @@ class SimulatedAsterisk:
 
     def _after_play(self, request: Request) -> None:
         playback = self._media("playback", request.path.rsplit("/", 1)[-1])
+        media = request.params.get("media", "")
+        seconds = self.media_seconds.get(media, self.playback_seconds)
         self.emit("PlaybackStarted", playback=playback)
-        self.emit(
-            "PlaybackFinished", at=self.clock.now() + self.playback_seconds, playback=playback
-        )
+        self.emit("PlaybackFinished", at=self.clock.now() + seconds, playback=playback)
 
     def _after_stop_playback(self, request: Request) -> None:
         """Stopped: it finishes now, and only now (not again at its natural end)."""

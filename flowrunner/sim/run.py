@@ -11,6 +11,7 @@ from ..engine.runtime import Runtime
 from ..engine.snapshot import restore, snapshot
 from .asterisk import Callee, SentRequest, SimChannel, SimulatedAsterisk
 from .clock import VirtualClock
+from .speech import SimulatedSpeech
 from .web import CannedReply, SentWebRequest, SimulatedWeb
 
 LONGEST_CALL = 4 * 3600.0  # a flow that never ends is stopped here
@@ -79,7 +80,7 @@ def simulate(
     asterisk = SimulatedAsterisk(clock, channel, compiled.flow.app, failures, callee=callee)
     web = SimulatedWeb(clock, replies)
     recorder = _Recorder(clock)
-    runtime = Runtime([compiled], asterisk, clock, recorder, web)
+    runtime = Runtime([compiled], asterisk, clock, recorder, web, speech=SimulatedSpeech(asterisk))
     for step in caller or []:
         _schedule(asterisk, recorder, step)
     asterisk.start()
@@ -131,7 +132,10 @@ def _reloaded(old: Runtime) -> Runtime:
     """A new runtime on the same inbox, transport and clock, holding the old one's calls as
     restored from their JSON snapshots."""
     sender, clock = old.sender, old.clock
-    new = Runtime(old.flows.values(), sender.transport, clock, old.journal, sender.web, old.inbox)
+    flows, journal = old.flows.values(), old.journal
+    new = Runtime(
+        flows, sender.transport, clock, journal, sender.web, old.inbox, speech=sender.speech
+    )
     for call in old.calls.values():
         data = json.loads(json.dumps(snapshot(call, clock)))
         new.adopt(restore(data, call.compiled, clock))

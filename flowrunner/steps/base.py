@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..ports import Event, Request, Response, WebRequest
+from ..ports import Event, Request, Response, SpeechRequest, WebRequest
 
 Schema = dict[str, Any]  # a JSON Schema fragment
 
@@ -50,6 +50,9 @@ class Context(Protocol):
 
     def web(self, request: WebRequest, tag: str) -> None:
         """Send a web request; its reply comes to `on_reply(tag)`."""
+
+    def speak(self, request: SpeechRequest, tag: str) -> None:
+        """Have speech rendered; its reply (the media to play) comes to `on_reply(tag)`."""
 
     def after(self, seconds: float, tag: str) -> None:
         """(Re)arm this step's timer `tag`: `on_timer(tag)` then; an earlier one is replaced."""
