@@ -308,9 +308,10 @@ def _schema(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = verbs.add_parser("schema", help="print the JSON Schema of flow files")
     p.add_argument(
         "--kind",
-        choices=["flow", "flow-test"],
+        choices=["flow", "flow-piece", "flow-test"],
         default="flow",
-        help="flow (default) or flow-test, the schema of NAME.test.yaml files",
+        help="flow (default), flow-piece (a piece of states, see uses:) or flow-test (the "
+        "schema of NAME.test.yaml files)",
     )
 
 

@@ -7,8 +7,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..flow import FlowError, Problem, load_flow
+from ..flow import FlowError, Problem
 from ..flow.errors import printable, shown
+from ..flow.loader import check_file
 
 
 def flow_files(paths: list[str]) -> Iterator[str]:
@@ -28,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
     for path in files:
         try:
-            load_flow(path)
+            check_file(path)
         except FlowError as error:
             problems.extend(error.problems)
     if not files:

@@ -53,7 +53,7 @@ def _problems(flow: Flow, hints: Hints) -> Iterator[Problem]:
 
 
 def _at(flow: Flow, where: Where, message: str) -> Problem:
-    return Problem(flow.path, where.line, where.col, message, where.trail)
+    return Problem(where.path or flow.path, where.line, where.col, message, where.trail)
 
 
 def _names(flow: Flow) -> Iterator[Problem]:

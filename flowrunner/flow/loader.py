@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
-from . import checks, hours, schema, yamltree
+from . import checks, hours, pieces, schema, yamltree
 from .durations import parse_duration
 from .errors import FlowError, Hints, Problem, Trail, excerpt
 from .expressions import Expression, ExpressionError, parse_expression
@@ -43,10 +44,41 @@ def flow_from_tree(tree: yamltree.Tree, path: str) -> Flow:
         raise FlowError(problems)
     builder = _Builder(tree, path)
     flow = builder.flow()
-    problems = builder.problems + checks.check(flow, builder.hints)
+    # with a use that could not be made, the flow's graph has a hole: its checks would mislead
+    whole = not builder.broken_uses
+    problems = builder.problems + (checks.check(flow, builder.hints) if whole else [])
     if problems:
         raise FlowError(problems)
     return flow
+
+
+def check_file(path: str) -> None:
+    """Load a flow file, or a piece file (one that says `piece:`), for its problems only."""
+    tree = yamltree.read(path)
+    if isinstance(tree.data, dict) and "piece" in tree.data and "version" not in tree.data:
+        piece_from_tree(tree, path)
+    else:
+        flow_from_tree(tree, path)
+
+
+def load_piece(path: str) -> pieces.Piece:
+    return piece_from_tree(yamltree.read(path), path)
+
+
+def piece_from_tree(tree: yamltree.Tree, path: str) -> pieces.Piece:
+    """A piece, checked on its own: its mistakes are reported at its own lines."""
+    if not isinstance(tree.data, dict):
+        message = "a piece must be a mapping (piece, initial, exits, states)"
+        raise FlowError([Problem(path, 1, 1, message)])
+    problems = schema.check(tree, path, "flow-piece")
+    if problems:
+        raise FlowError(problems)
+    builder = _Builder(tree, path, set(tree.data.get("params") or {}))
+    piece = builder.piece()
+    problems = builder.problems + checks.check(pieces.as_flow(piece), builder.hints)
+    if problems:
+        raise FlowError(problems)
+    return piece
 
 
 def declared_variables(data: dict[str, Any]) -> set[str]:
@@ -71,11 +103,15 @@ class _Builder:
     """Turns schema-valid plain data into the model, noting the mistakes a schema cannot see
     (durations, expressions, unknown variables, ARI operations) on the way."""
 
-    def __init__(self, tree: yamltree.Tree, path: str) -> None:
+    def __init__(self, tree: yamltree.Tree, path: str, params: set[str] | None = None) -> None:
         self.tree = tree
         self.path = path
         self.problems: list[Problem] = []
-        self.variables = declared_variables(tree.data) | CALL_DATA
+        self.where_path = "" if params is None else path  # a piece's positions name its file
+        self.broken_uses: set[str] = set()  # uses whose piece, or mapping, is wrong
+        self.pieces = self.load_pieces(tree.data.get("uses") or {})
+        used = {name for piece in self.pieces.values() for name in piece.variables}
+        self.variables = declared_variables(tree.data) | (params or set()) | used | CALL_DATA
         self.hints = Hints()
         # Sorted once, each the same tuple: the hints look each unknown name up once.
         self.names = tuple(sorted(self.variables))
@@ -84,7 +120,7 @@ class _Builder:
         self.uses_time = False  # an expression reads `now` or `hours`
 
     def where(self, trail: Trail, *, key: bool = False) -> Where:
-        return Where(*self.tree.where(trail, key=key), trail)
+        return Where(*self.tree.where(trail, key=key), trail, self.where_path)
 
     def problem(self, trail: Trail, message: str, at: tuple[int, int] | None = None) -> None:
         line, col = at or self.tree.where(trail)
@@ -93,6 +129,9 @@ class _Builder:
     def flow(self) -> Flow:
         data = self.tree.data
         states = {name: self.state(name, spec or {}) for name, spec in data["states"].items()}
+        for name, use in (data.get("uses") or {}).items():
+            states |= self.use(name, use, set(states) | set(data.get("uses") or {}))
+        texts = [self.tree.text, *(piece.text for piece in self.pieces.values())]
         timezone = self.timezone(data.get("timezone", "UTC"), ("timezone",))
         return Flow(
             path=self.path,
@@ -105,14 +144,14 @@ class _Builder:
             max_steps=data.get("limits", {}).get("max_steps", Flow.max_steps),
             vars=data.get("vars") or {},
             recovery=self.recovery(data.get("recovery")),
-            version=hashlib.sha256(self.tree.text.encode()).hexdigest()[:12],
+            version=hashlib.sha256("\0".join(texts).encode()).hexdigest()[:12],
             text=self.tree.text,
             timezone=timezone,
             hours={
                 name: self.schedule(spec, timezone, ("hours", name))
                 for name, spec in (data.get("hours") or {}).items()
             },
-            uses_time=self.uses_time,
+            uses_time=self.uses_time or any(p.uses_time for p in self.pieces.values()),
             **self.after_call(data.get("after_call")),
         )
 
@@ -126,6 +165,82 @@ class _Builder:
         self.durations({"within": 300.0}, within, trail)
         seconds = within["within"] if isinstance(within["within"], float) else 10.0
         return {"after_call": actions, "after_call_within": seconds}
+
+    # -- pieces ------------------------------------------------------------------------------
+
+    def load_pieces(self, uses: dict[str, Any]) -> dict[str, pieces.Piece]:
+        """The piece of each use; a piece's own mistakes are noted at its own lines."""
+        found = {}
+        for name, use in uses.items():
+            path = str(Path(self.path).parent / use["piece"])
+            try:
+                found[name] = load_piece(path)
+            except FlowError as error:
+                self.broken_uses.add(name)
+                unreadable = [p for p in error.problems if p.line == 0]
+                for problem in unreadable:  # no file to point at: point at the use
+                    message = f"piece '{excerpt(use['piece'])}': {problem.message}"
+                    self.problem(("uses", name, "piece"), message)
+                self.problems += [p for p in error.problems if p.line != 0]
+        return found
+
+    def use(self, name: str, spec: dict[str, Any], states: set[str]) -> dict[str, State]:
+        """The states a use adds, checked against its piece: its parameters and exits. A use
+        that cannot be made is a final state, so that its mistakes are said once."""
+        trail: Trail = ("uses", name)
+        where = self.where(trail, key=True)
+        piece = self.pieces.get(name)
+        if piece is None:
+            return {name: State(name, where, final=True)}
+        given = spec.get("with") or {}
+        values = {key: self.value(value, (*trail, "with", key)) for key, value in given.items()}
+        problems = len(self.problems)  # those of the templates in `with` are not the use's
+        for param in sorted(set(given) - set(piece.params)):
+            hint = self.hints.did_you_mean(param, tuple(piece.params), listed="parameters are")
+            at: Trail = (*trail, "with", param)
+            message = f"the piece has no parameter '{param}'{hint}"
+            self.problem(at, message, self.tree.where(at, key=True))
+        for param in [p for p in piece.required if p not in given]:
+            self.problem((*trail, "with"), f"the piece needs the parameter '{param}'")
+        exits = spec["exits"]
+        for exit in sorted(set(exits) - set(piece.exits)):
+            hint = self.hints.did_you_mean(exit, tuple(piece.exits), listed="its exits are")
+            at = (*trail, "exits", exit)
+            self.problem(at, f"the piece has no exit '{exit}'{hint}", self.tree.where(at, key=True))
+        for exit in [e for e in piece.exits if e not in exits]:
+            self.problem((*trail, "exits"), f"the piece's exit '{exit}' leads nowhere: map it")
+        for exit, target in exits.items():
+            if target not in states:
+                hint = self.hints.did_you_mean(target, tuple(sorted(states)), listed="states are")
+                self.problem((*trail, "exits", exit), f"unknown state '{excerpt(target)}'{hint}")
+        if len(self.problems) > problems:
+            self.broken_uses.add(name)
+            return {name: State(name, where, final=True)}
+        return pieces.instantiate(
+            piece, name, where, {**piece.vars, **piece.params, **values}, exits
+        )
+
+    def piece(self) -> pieces.Piece:
+        """The piece this builder's file holds."""
+        data = self.tree.data
+        states = {name: self.state(name, spec or {}) for name, spec in data["states"].items()}
+        params = data.get("params") or {}
+        for i, name in enumerate(data.get("required") or ()):
+            if name not in params:
+                self.problem(("required", i), f"'{name}' is not one of the params: add it there")
+        return pieces.Piece(
+            path=self.path,
+            initial=data["initial"],
+            initial_where=self.where(("initial",)),
+            exits={exit: self.where(("exits", i)) for i, exit in enumerate(data["exits"])},
+            params={key: self.value(value, ("params", key)) for key, value in params.items()},
+            required=tuple(data.get("required") or ()),
+            vars=data.get("vars") or {},
+            states=states,
+            variables=frozenset(self.variables - CALL_DATA),
+            uses_time=self.uses_time,
+            text=self.tree.text,
+        )
 
     # -- time --------------------------------------------------------------------------------
 
@@ -290,6 +405,8 @@ class _Builder:
         names = self.guard_names if guard else self.names
         for name, offset in references:
             self.uses_time |= name in TIME_DATA
+            if self.broken_uses:  # a piece that could not be read may set it
+                continue
             if name not in self.variables and not (guard and name == "event"):
                 at = self.tree.where_in_text(trail, offset)
                 hint = self.hints.did_you_mean(name, names, listed="known")

@@ -35,6 +35,7 @@ class Where:
     line: int
     col: int
     trail: Trail
+    path: str = ""  # the file, when not the flow's own (a piece's)
 
 
 @dataclass(frozen=True)

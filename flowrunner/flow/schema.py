@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import Hints, Problem, Trail, excerpt
-from .vocabulary import flow_schema
+from .vocabulary import flow_schema, piece_schema
 from .yamltree import Tree
 
 _TYPES = {
@@ -34,6 +34,8 @@ def schema_document(name: str = "flow") -> dict[str, Any]:
     """The schema of flow files (made from the vocabulary) or of flow test files."""
     if name == "flow":
         return flow_schema()
+    if name == "flow-piece":
+        return piece_schema()
     text = resources.files("flowrunner").joinpath(f"schemas/{name}.schema.json").read_text()
     document: dict[str, Any] = json.loads(text)
     return document

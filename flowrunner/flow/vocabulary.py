@@ -16,6 +16,7 @@ from ..steps import ACTIONS, ActionSpec
 from ..steps.base import Schema
 
 SCHEMA_ID = "https://github.com/flowrunner/flowrunner/schemas/flow.schema.json"
+PIECE_SCHEMA_ID = "https://github.com/flowrunner/flowrunner/schemas/flow-piece.schema.json"
 
 # Filters a transition may name, by kind: the transition's schema definition and its filter key.
 FILTERS: Mapping[str, tuple[str, str, Schema]] = {
@@ -162,6 +163,56 @@ def flow_schema() -> dict[str, Any]:
     }
 
 
+@cache
+def piece_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of pieces: states several flows use (`uses:`)."""
+    flow = _top_level()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": PIECE_SCHEMA_ID,
+        "title": "flowrunner flow piece",
+        "description": "States kept in a file of their own, used by several flows with "
+        "parameters; they leave through named exits that each use maps to its own states.",
+        "type": "object",
+        "required": ["piece", "initial", "exits", "states"],
+        "additionalProperties": False,
+        "properties": {
+            "piece": {"const": 1, "description": "Piece format version."},
+            "description": {"type": "string"},
+            "params": {
+                "type": "object",
+                "maxProperties": 50,
+                "propertyNames": {"$ref": "#/$defs/varName"},
+                "description": "Parameters and their defaults; a use gives them under `with`. "
+                "They are variables of the call once the piece is entered.",
+            },
+            "required": {
+                "type": "array",
+                "maxItems": 50,
+                "items": {"$ref": "#/$defs/varName"},
+                "description": "Parameters every use must give.",
+            },
+            "exits": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 20,
+                "uniqueItems": True,
+                "items": {"$ref": "#/$defs/stateName"},
+                "description": "Where the piece leaves to: a transition may name an exit as "
+                "its target; each use maps every exit to one of its flow's states.",
+            },
+            "initial": flow["initial"],
+            "vars": {
+                **flow["vars"],
+                "description": "The piece's variables, set to these values each time the "
+                "piece is entered.",
+            },
+            "states": flow["states"],
+        },
+        "$defs": _definitions(),
+    }
+
+
 def _top_level() -> dict[str, Schema]:
     return {
         "version": {"const": 1, "description": "Flow format version."},
@@ -206,6 +257,13 @@ def _top_level() -> dict[str, Schema]:
             "additionalProperties": {"$ref": "#/$defs/schedule"},
             "description": "Opening hours by name: `hours.NAME` in an expression is true while "
             "the schedule is open.",
+        },
+        "uses": {
+            "type": "object",
+            "maxProperties": 50,
+            "propertyNames": {"$ref": "#/$defs/stateName"},
+            "additionalProperties": {"$ref": "#/$defs/use"},
+            "description": "Pieces this flow uses, by name: `goto: NAME` enters one.",
         },
         "after_call": {
             "type": "object",
@@ -280,6 +338,33 @@ def _definitions() -> dict[str, Schema]:
             "true, e.g. choice == '1' and caller.number in vips.",
         },
         "state": _state(),
+        "use": {
+            "type": "object",
+            "required": ["piece", "exits"],
+            "additionalProperties": False,
+            "properties": {
+                "piece": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 500,
+                    "description": "The piece's file, relative to this flow's folder.",
+                },
+                "with": {
+                    "type": "object",
+                    "maxProperties": 50,
+                    "propertyNames": {"$ref": "#/$defs/varName"},
+                    "description": "The piece's parameters; templates allowed.",
+                },
+                "exits": {
+                    "type": "object",
+                    "maxProperties": 20,
+                    "propertyNames": {"$ref": "#/$defs/stateName"},
+                    "additionalProperties": {"$ref": "#/$defs/stateName"},
+                    "description": "Each of the piece's exits -> the state of this flow it "
+                    "leads to.",
+                },
+            },
+        },
         "schedule": _schedule(),
         "timeRanges": {
             "anyOf": [

@@ -118,14 +118,18 @@ def _run_due(runtime: Runtime, reload: bool) -> Runtime:
         runtime.fire_due_timers()
         runtime.drain()
         return runtime
-    while True:
-        if not runtime.inbox.empty():
-            runtime.process(runtime.inbox.get_nowait())
-        elif due := runtime.timers.pop_due():
-            runtime.process(due[0])  # the others are armed still: the new runtime has them
-        else:
-            return runtime
+    runtime = _drained(runtime)
+    for due in runtime.timers.pop_due():  # the timers due now, as fire_due_timers has them
+        runtime.process(due)  # a Due the old runtime took is stale in the new one: ignored
         runtime = _reloaded(runtime)
+    return _drained(runtime)
+
+
+def _drained(runtime: Runtime) -> Runtime:
+    while not runtime.inbox.empty():
+        runtime.process(runtime.inbox.get_nowait())
+        runtime = _reloaded(runtime)
+    return runtime
 
 
 def _reloaded(old: Runtime) -> Runtime:

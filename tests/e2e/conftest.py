@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -171,6 +172,8 @@ def flow_copy(directory: Path, flow: str, app: str, changes: dict[str, str] | No
         text = text.replace(old, new)
     path = directory / f"{app}.yaml"
     path.write_text(text)
+    if not (directory / "pieces").exists():  # the pieces a flow uses are beside it
+        shutil.copytree(REPO / "flows" / "pieces", directory / "pieces")
     return str(path)
 
 

@@ -4,6 +4,7 @@ made from today's date, so that one is open and the other closed whenever the te
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -32,7 +33,9 @@ OPEN, CLOSED = "business-hours-open", "business-hours-closed"
 def hours_block() -> str:
     """The `hours:` block of the shipped flow, as written."""
     text = (REPO / "flows" / "business-hours.yaml").read_text()
-    return text[text.index("\nhours:\n") : text.index("\non:\n")]
+    block = re.search(r"\nhours:\n(?:  .*\n|\n)*", text)  # up to the next top-level key
+    assert block is not None
+    return block.group().rstrip("\n")
 
 
 def with_hours(directory: Path, app: str, closed: list[str]) -> str:

@@ -89,7 +89,8 @@ FLOWS = [
         1,
         [
             f"{{path}}:3:1: unknown key '{'k' * 79}…'; expected one of: version, app, "
-            "description, initial, vars, on, states, timezone, hours, after_call, recovery, limits"
+            "description, initial, vars, on, states, timezone, hours, uses, after_call, recovery, "
+            "limits"
         ],
     ),
     (
@@ -212,7 +213,7 @@ TESTS = [
             "{path}:2:1: missing key 'states'",
             "{path}:2:1: missing key 'version'",
             "{path}:2:1: unknown key 'flow'; expected one of: version, app, description, "
-            "initial, vars, on, states, timezone, hours, after_call, recovery, limits",
+            "initial, vars, on, states, timezone, hours, uses, after_call, recovery, limits",
         ],
     ),
 ]
@@ -330,7 +331,7 @@ def test_validate_on_a_test_file_and_test_on_a_flow_file(
             f"{tests}:2:1: missing key 'states'",
             f"{tests}:2:1: missing key 'version'",
             f"{tests}:2:1: unknown key 'flow'; expected one of: version, app, description, "
-            "initial, vars, on, states, timezone, hours, after_call, recovery, limits",
+            "initial, vars, on, states, timezone, hours, uses, after_call, recovery, limits",
         ],
     )
     code, out, _ = run(capsys, "test", str(flow))

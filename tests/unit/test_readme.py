@@ -14,6 +14,7 @@ from fakes import REPO
 from flowrunner.cli import main
 from flowrunner.engine.machine import compile_flow
 from flowrunner.flow import FlowError, load_flow, yamltree
+from flowrunner.flow.loader import check_file
 from flowrunner.flowtest.cases import load_test_file
 from flowrunner.flowtest.runner import run_case
 
@@ -33,6 +34,8 @@ def yaml_blocks() -> list[tuple[int, str, str]]:
             kind = "broken"
         elif re.search(r"^tests:", text, re.M):
             kind = "test"
+        elif re.match(r"# flows/\S+\.yaml", text) and not re.search(r"^version: 1", text, re.M):
+            kind = "excerpt"  # of a shipped flow or piece
         elif re.search(r"^version: 1", text, re.M):
             kind = "flow"
         else:
@@ -113,6 +116,21 @@ def test_the_broken_example_fails_exactly_as_the_readme_shows(
     assert main(["validate", str(path)]) == 1
     printed = capsys.readouterr().out.replace(str(path), "broken.yaml")
     assert printed.splitlines() == shown.group(1).splitlines()
+
+
+@pytest.mark.parametrize("text", blocks_of("excerpt"))
+def test_each_excerpt_of_a_shipped_file_is_in_it(text: str) -> None:
+    """`# flows/NAME.yaml` (a piece), or `(excerpt)` of a flow: every line as it is there."""
+    named = re.match(r"# (flows/\S+\.yaml)", text)
+    assert named
+    shipped = [
+        line.split(" #")[0].rstrip() for line in (REPO / named.group(1)).read_text().splitlines()
+    ]
+    for line in text.splitlines()[1:]:
+        code = line.split(" #")[0].rstrip()
+        assert not code or code in shipped, f"'{code}' is not in {named.group(1)}"
+    if "(excerpt)" not in text.splitlines()[0]:
+        check_file(str(REPO / named.group(1)))  # a whole piece: it is valid
 
 
 @pytest.mark.parametrize("text", blocks_of("test"))

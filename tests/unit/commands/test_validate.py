@@ -205,7 +205,7 @@ def test_github_format_escapes_percent_signs(
     assert code == 1
     assert out == [
         f"::error file={path},line=10,col=1::unknown key '100%25'; expected one of: "
-        "version, app, description, initial, vars, on, states, timezone, hours, after_call, "
+        "version, app, description, initial, vars, on, states, timezone, hours, uses, after_call, "
         "recovery, limits"
     ]
 

@@ -66,7 +66,7 @@ def test_an_unknown_key_with_nothing_close_lists_the_keys() -> None:
     assert found == [
         f"{PATH}:13:1: unknown key 'colour'; "
         "expected one of: version, app, description, initial, vars, on, states, timezone, hours, "
-        "after_call, recovery, limits"
+        "uses, after_call, recovery, limits"
     ]
 
 

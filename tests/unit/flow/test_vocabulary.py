@@ -9,7 +9,7 @@ import pytest
 from fakes import REPO
 
 from flowrunner.cli import main
-from flowrunner.flow.vocabulary import events, flow_schema, outcome_of, outcomes
+from flowrunner.flow.vocabulary import events, flow_schema, outcome_of, outcomes, piece_schema
 from flowrunner.steps import ACTIONS, Step, request_names
 
 REGENERATE = "flowrunner schema > schemas/flow.schema.json"
@@ -23,6 +23,16 @@ def test_the_checked_in_flow_schema_is_the_one_the_vocabulary_makes(
     assert main(["schema"]) == 0
     printed = capsys.readouterr().out
     assert printed == checked_in, f"stale schema: run {REGENERATE}"
+
+
+def test_the_checked_in_piece_schema_is_the_one_the_vocabulary_makes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    checked_in = (REPO / "schemas" / "flow-piece.schema.json").read_text(encoding="utf-8")
+    regenerate = "flowrunner schema --kind flow-piece > schemas/flow-piece.schema.json"
+    assert json.loads(checked_in) == piece_schema(), f"stale schema: run {regenerate}"
+    assert main(["schema", "--kind", "flow-piece"]) == 0
+    assert capsys.readouterr().out == checked_in, f"stale schema: run {regenerate}"
 
 
 def test_the_flow_test_schema_has_one_copy() -> None:

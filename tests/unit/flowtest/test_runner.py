@@ -103,6 +103,7 @@ MENU = "0s answer, 0s play"  # the menu's prompt; closed, the record follows at 
 
 def business_hours(tmp_path: Path, cases: str) -> Path:
     shutil.copy(REPO / "flows" / "business-hours.yaml", tmp_path / "business-hours.yaml")
+    shutil.copytree(REPO / "flows" / "pieces", tmp_path / "pieces")
     (tmp_path / "business-hours.test.yaml").write_text(cases)
     return tmp_path / "business-hours.test.yaml"
 
