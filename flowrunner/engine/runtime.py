@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -323,8 +324,8 @@ class Runtime:
         call.info.setdefault("last_state", call.current)
         call.after, call.running, call.timers, call.resources = True, {}, {}, {}
         call.entry += 1
-        call.todo.extend(range(len(flow.after_call)))
-        call.holder = ""
+        call.todo = deque(range(len(flow.after_call)))  # the state's unsent actions are dropped
+        call.holder, call.sending = "", 0  # an ARI reply still to come is only logged
         self.timers.arm(call, FLOW, AFTER_CALL, flow.after_call_within)
         self.pump(call)
 

@@ -138,3 +138,20 @@ def test_after_call_runs_no_action_that_needs_the_channel(
     with pytest.raises(FlowError) as caught:
         load_flow(str(path))
     assert [p.message for p in caught.value.problems] == [message]
+
+
+def test_after_call_starts_afresh_when_the_caller_leaves_mid_state(tmp_path: Path) -> None:
+    """Hung up while the state still had actions to send, and one in flight: after_call runs
+    its own actions, not the state's."""
+    path = tmp_path / "flow.yaml"
+    path.write_text(
+        "version: 1\napp: demo\ninitial: start\nstates:\n"  # StasisEnd leads nowhere
+        "  start:\n    do: [answer, {wait: {for: 2s}}, ring, {play: {media: sound:a}}, hangup]\n"
+        "    after: {10s: ended}\n  ended: {final: true}\n"
+        "after_call:\n  do:\n    - set: {done: yes}\n    - http: {url: 'http://crm.test/x'}\n"
+    )
+    compiled = compile_flow(load_flow(str(path)))
+    result = simulate(compiled, [CallerStep(1.0, "hangup")], replies=[CannedReply("*")])
+    assert [s.action for s in result.sent] == ["answer"]  # ring, play, hangup: never sent
+    assert [web.request.url for web in result.web] == ["http://crm.test/x"]
+    assert result.vars["done"] == "yes"
