@@ -130,6 +130,12 @@ class _Builder:
         data = self.tree.data
         states = {name: self.state(name, spec or {}) for name, spec in data["states"].items()}
         for name, use in (data.get("uses") or {}).items():
+            if name in data["states"]:
+                at: Trail = ("uses", name)
+                message = f"a state is named '{name}' too: rename the use or the state"
+                self.problem(at, message, self.tree.where(at, key=True))
+                self.broken_uses.add(name)
+                continue
             states |= self.use(name, use, set(states) | set(data.get("uses") or {}))
         texts = [self.tree.text, *(piece.text for piece in self.pieces.values())]
         timezone = self.timezone(data.get("timezone", "UTC"), ("timezone",))

@@ -113,3 +113,10 @@ def test_a_piece_changes_the_flows_version(tmp_path: Path) -> None:
     before = load_flow(str(flow)).version
     piece.write_text(PIECE.replace("max_digits: 4", "max_digits: 6"))
     assert load_flow(str(flow)).version != before
+
+
+def test_a_use_cannot_have_a_states_name(tmp_path: Path) -> None:
+    flow, _ = files(tmp_path, flow=FLOW.replace("  inside:\n", "  door: {}\n  inside:\n"))
+    assert load_problems(str(flow)) == [
+        f"{flow}:5:3: uses.door: a state is named 'door' too: rename the use or the state"
+    ]
