@@ -260,6 +260,23 @@ def _test(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="text",
         help="text (default), or text plus GitHub Actions annotations",
     )
+    p.add_argument(
+        "--junit-xml",
+        metavar="FILE",
+        help="also write the results as JUnit XML (for CI systems), one testcase per case",
+    )
+    p.add_argument(
+        "--coverage",
+        action="store_true",
+        help="list the states and transitions no case reaches, per flow, with a percentage",
+    )
+    p.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="PERCENT",
+        help="with --coverage implied: exit 1 when states and transitions reached, in all, "
+        "are under PERCENT",
+    )
 
 
 def _simulate(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -11,6 +11,8 @@ from ..engine.machine import CompiledFlow, compile_flow
 from ..flow import FlowError, Problem, load_flow
 from ..flow.errors import printable
 from ..flowtest.cases import TestFile, load_test_file
+from ..flowtest.coverage import Coverage, percent
+from ..flowtest.junit import write_junit
 from ..flowtest.runner import CaseResult, run_case
 from .validate import annotation, report
 
@@ -28,6 +30,7 @@ def main(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     results: list[tuple[TestFile, CaseResult]] = []
     problems: list[Problem] = []
+    coverage: dict[str, Coverage] = {}  # by flow file
     files = list(test_files(args.paths))
     if not files:
         print(printable("no flow test files (*.test.yaml) found in: " + " ".join(args.paths)))
@@ -39,14 +42,34 @@ def main(args: argparse.Namespace) -> int:
         except FlowError as error:
             problems.extend(error.problems)
             continue
-        results += [(test_file, r) for r in _run(test_file, compiled, args.format)]
+        ran = list(_run(test_file, compiled, args.format))
+        results += [(test_file, r) for r in ran]
+        covered = coverage.setdefault(compiled.flow.path, Coverage(compiled.flow))
+        for result in ran:
+            covered.add(result.result)
     report(problems, "github" if args.format == "github" else "text")
     passed = sum(r.passed for _, r in results)
     failed = len(results) - passed
     seconds = time.perf_counter() - started
     errors = f", {len(problems)} error(s)" if problems else ""
     print(f"{passed} passed, {failed} failed{errors} in {seconds:.3f}s")
-    return 1 if failed or problems or not results else 0
+    if args.junit_xml:
+        write_junit(args.junit_xml, results, problems, seconds)
+    short = args.fail_under is not None and _report_coverage(coverage) < args.fail_under
+    if args.coverage and args.fail_under is None:
+        _report_coverage(coverage)
+    return 1 if failed or problems or not results or short else 0
+
+
+def _report_coverage(coverage: dict[str, Coverage]) -> float:
+    """Print what the cases never reached, per flow; return the total, in percent."""
+    reached = total = 0
+    for covered in coverage.values():
+        for line in covered.lines():
+            print(printable(line))
+        reached, total = reached + covered.counts[0], total + covered.counts[1]
+    print(f"coverage: {percent(reached, total)} of states and transitions reached")
+    return 100.0 * reached / total if total else 100.0
 
 
 def _run(test_file: TestFile, compiled: CompiledFlow, fmt: str) -> Iterator[CaseResult]:

@@ -200,7 +200,7 @@ class Runtime:
             return False
         source = call.current
         call.machine.send(event, ari=payload)
-        return self.after_moves(call, source, reason, **fields)
+        return self.after_moves(call, source, reason, event=event, **fields)
 
     def after_moves(self, call: Call, source: str, reason: str, **fields: Any) -> bool:
         """Act on the states the machine left and entered: exits, loop guards, entries."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,40 @@ def test_simulate_places_the_call_when_told(capsys: pytest.CaptureFixture[str]) 
         "flowrunner simulate: --at: 'noon' is not a date and time: write one as e.g. "
         "2026-12-24T16:00:00+01:00\n"
     )
+
+
+def test_coverage_lists_what_no_case_reaches(
+    flows: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tests = flows / "channel-state.test.yaml"
+    text = tests.read_text()
+    hangs_up = text.index("  - name: the caller hangs up at 1 s")
+    tests.write_text("tests:\n" + text[hangs_up : text.index("  - name: answer fails with 404")])
+    assert main(["test", str(flows), "--coverage"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-5:] == [
+        f"{flows}/channel-state.yaml: 42.9% (states 2/4, transitions 1/3)",
+        "    never entered: answered, hanging_up",
+        "    never taken: ringing -> answered (after 2s)",
+        "    never taken: answered -> hanging_up (after 4s)",
+        "coverage: 42.9% of states and transitions reached",
+    ]
+    assert main(["test", str(flows), "--fail-under", "50"]) == 1
+    assert main(["test", str(flows), "--fail-under", "40"]) == 0
+
+
+def test_junit_xml_has_a_testcase_per_case(
+    flows: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flow = flows / "channel-state.yaml"
+    flow.write_text(flow.read_text().replace("2s: answered", "3s: answered"))
+    report = tmp_path / "report.xml"
+    assert main(["test", str(flows), "--junit-xml", str(report)]) == 1
+    (suite,) = ET.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("4", "3")
+    failed = [case for case in suite if case.find("failure") is not None]
+    assert failed[0].get("name") == "a normal call rings, is answered at 2 s and hung up at 6 s"
+    failure = failed[0].find("failure")
+    assert failure is not None
+    assert failure.get("message") == "actions differ (- expected, + actual):"
+    assert "  - 2s answer\n  + 3s answer" in (failure.text or "")

@@ -1,0 +1,86 @@
+"""Which states and transitions of a flow its test cases never reach: coverage.py's "lines never
+run", for flows. A transition is a state's move (`on`, `then`, `after`) to its target on its
+event; a flow-wide one (the top-level `on`) counts once, reached from whichever state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..flow.model import Flow, Timer
+from ..sim.run import SimResult
+
+EVERYWHERE = "*"  # the source of a flow-wide transition
+
+
+@dataclass
+class Coverage:
+    flow: Flow
+    entered: set[str] = field(default_factory=set)
+    taken: set[tuple[str, str, str]] = field(default_factory=set)  # (source, event, target)
+
+    def add(self, result: SimResult) -> None:
+        """What one simulated call reached."""
+        for happening in result.timeline:
+            if happening.kind != "transition":
+                continue
+            fields = happening.fields
+            self.entered.add(str(fields.get("target", "")))
+            move = (str(fields.get("source", "")), str(fields.get("event", "")))
+            self.taken.add((*move, str(fields.get("target", ""))))
+
+    @property
+    def moves(self) -> list[tuple[str, str, str]]:
+        """Every transition of the flow, once: (source or EVERYWHERE, event, target)."""
+        found = {(EVERYWHERE, t.event, t.target): None for t in self.flow.everywhere}
+        for state in self.flow.states.values():
+            for move in state.moves:
+                found[(state.name, move.event, move.target)] = None
+        return list(found)
+
+    def missed_states(self) -> list[str]:
+        return [name for name in self.flow.states if name not in self.entered]
+
+    def missed_moves(self) -> list[tuple[str, str, str]]:
+        flow_wide = {(event, target) for _, event, target in self.taken}
+        return [
+            move
+            for move in self.moves
+            if move not in self.taken and not (move[0] == EVERYWHERE and move[1:] in flow_wide)
+        ]
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """(reached, all) over states and transitions together."""
+        total = len(self.flow.states) + len(self.moves)
+        return total - len(self.missed_states()) - len(self.missed_moves()), total
+
+    def lines(self) -> list[str]:
+        reached, total = self.counts
+        states = len(self.flow.states)
+        moves = len(self.moves)
+        head = (
+            f"{self.flow.path}: {percent(reached, total)} "
+            f"(states {states - len(self.missed_states())}/{states}, "
+            f"transitions {moves - len(self.missed_moves())}/{moves})"
+        )
+        lines = [head]
+        if self.missed_states():
+            lines.append("    never entered: " + ", ".join(self.missed_states()))
+        lines += [f"    never taken: {self.describe(move)}" for move in self.missed_moves()]
+        return lines
+
+    def describe(self, move: tuple[str, str, str]) -> str:
+        source, event, target = move
+        return f"{source} -> {target} ({_event_text(self.flow, source, event)})"
+
+
+def _event_text(flow: Flow, source: str, event: str) -> str:
+    """The event as the flow writes it: `after 2s` for a timer's."""
+    state = flow.states.get(source)
+    timers: Iterable[Timer] = state.timers if state else ()
+    return next((f"after {t.text}" for t in timers if t.event == event), event)
+
+
+def percent(reached: int, total: int) -> str:
+    return f"{100.0 * reached / total:.1f}%" if total else "100.0%"
