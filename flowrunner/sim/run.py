@@ -66,6 +66,7 @@ def simulate(
     channel: SimChannel | None = None,
     failures: dict[str, int] | None = None,
     callee: Callee | None = None,
+    callees: dict[str, Callee] | None = None,
     replies: list[CannedReply] | None = None,
     until: float = LONGEST_CALL,
     reload: bool = False,
@@ -76,7 +77,9 @@ def simulate(
     The call starts at wall-clock time `at` (epoch seconds): what `now` and `hours` see."""
     clock = VirtualClock(epoch=at)
     channel = channel or SimChannel()
-    asterisk = SimulatedAsterisk(clock, channel, compiled.flow.app, failures, callee=callee)
+    asterisk = SimulatedAsterisk(
+        clock, channel, compiled.flow.app, failures, callee=callee, callees=callees
+    )
     web = SimulatedWeb(clock, replies)
     recorder = _Recorder(clock)
     runtime = Runtime([compiled], asterisk, clock, recorder, web)
@@ -111,20 +114,25 @@ def simulate(
 
 def _run_due(runtime: Runtime, reload: bool) -> Runtime:
     """Handle what has arrived and what is due; with `reload`, one message at a time, each
-    followed by a save and restore of every call into a new runtime."""
+    followed by a save and restore of every call into a new runtime, in the same order: what
+    has arrived, every timer due (not the replies they bring), then what arrived meanwhile."""
     if not reload:
         runtime.drain()
         runtime.fire_due_timers()
         runtime.drain()
         return runtime
-    while True:
-        if not runtime.inbox.empty():
-            runtime.process(runtime.inbox.get_nowait())
-        elif due := runtime.timers.pop_due():
-            runtime.process(due[0])  # the others are armed still: the new runtime has them
-        else:
-            return runtime
+    runtime = _drain_reloading(runtime)
+    while due := runtime.timers.pop_due():
+        runtime.process(due[0])  # the others are armed still: the new runtime has them
         runtime = _reloaded(runtime)
+    return _drain_reloading(runtime)
+
+
+def _drain_reloading(runtime: Runtime) -> Runtime:
+    while not runtime.inbox.empty():
+        runtime.process(runtime.inbox.get_nowait())
+        runtime = _reloaded(runtime)
+    return runtime
 
 
 def _reloaded(old: Runtime) -> Runtime:
