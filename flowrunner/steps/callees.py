@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ..ports import Request
+from ..ports import STEP_CHANNEL, Request
 
 MAX_CALLEES = 10
 # When no callee answered, the dial's outcome is the best news among theirs: one rang in vain
@@ -42,6 +42,21 @@ class Leg:
     def there(self) -> bool:
         """Its channel exists, or is being made, and nobody asked it to go yet."""
         return self.channel == "alive"
+
+    def create_request(self, app: str, caller: str, caller_id: str) -> Request:
+        """Its channel, in the app, named by us (its events come to the dial that made it)."""
+        create = {
+            "endpoint": self.endpoint,
+            "app": app,
+            "appArgs": f"{STEP_CHANNEL},{caller}",
+            "channelId": self.id,
+            "originator": caller,
+        } | ({"callerId": caller_id} if caller_id else {})
+        return Request("POST", "channels/create", create, action="dial_create")
+
+    def dial_request(self, timeout: float, caller: str) -> Request:
+        dial = {"timeout": str(max(1, round(timeout))), "caller": caller}
+        return Request("POST", f"channels/{q(self.id)}/dial", dial, action="dial_start")
 
     def hangup_request(self) -> Request:
         return Request("DELETE", f"channels/{q(self.id)}", action="peer_hangup")
@@ -79,6 +94,13 @@ def restore_legs(data: Mapping[str, Any]) -> dict[str, Any]:
         )
         return data | {"legs": [leg], "winner": 0 if fate == "won" else -1}
     return data | {"legs": [Leg(**leg) for leg in data["legs"]]}
+
+
+def number(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def q(identifier: str) -> str:

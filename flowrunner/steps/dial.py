@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ports import STEP_CHANNEL, Event, Request, Response, to_text, words
+from ..ports import Event, Request, Response, to_text, words
 from .base import DURATION, MEDIA, VAR_NAME, ActionSpec, Context, Step, media_list
-from .callees import MAX_CALLEES, Leg, no_answer, q, restore_legs
+from .callees import MAX_CALLEES, Leg, no_answer, number, q, restore_legs
 
 OUTCOME_OF_STATUS = {"BUSY": "DialBusy", "NOANSWER": "DialNoAnswer", "CANCEL": "DialNoAnswer"}
 OUTCOME_OF_CAUSE = {17: "DialBusy", 18: "DialNoAnswer", 19: "DialNoAnswer"}
@@ -106,14 +106,7 @@ class DialStep(Step):
     def _call(self, ctx: Context, leg: Leg) -> None:
         leg.id, leg.channel, leg.fate = ctx.new_id("dial"), "alive", "ringing"
         ctx.own(f"channel:{leg.id}")
-        create = {
-            "endpoint": leg.endpoint,
-            "app": ctx.app,
-            "appArgs": f"{STEP_CHANNEL},{ctx.channel}",
-            "channelId": leg.id,
-            "originator": ctx.channel,
-        } | ({"callerId": self.caller_id} if self.caller_id else {})
-        request = Request("POST", "channels/create", create, action="dial_create")
+        request = leg.create_request(ctx.app, ctx.channel, self.caller_id)
         ctx.send(request, self._tag("dial_create", leg))
         ctx.after(self.timeout + GRACE, "give_up")  # in order: re-armed for each callee
 
@@ -127,9 +120,7 @@ class DialStep(Step):
         status = to_text(event.get("dialstatus", ""))
         ringing = leg.fate == "ringing" and not self.settled
         if event.type == "StasisStart" and ringing:
-            dial = {"timeout": str(max(1, round(self.timeout))), "caller": ctx.channel}
-            request = Request("POST", f"channels/{q(leg.id)}/dial", dial, action="dial_start")
-            ctx.send(request, self._tag("dial_start", leg))
+            ctx.send(leg.dial_request(self.timeout, ctx.channel), self._tag("dial_start", leg))
         elif event.type == "Dial" and status == "ANSWER" and ringing:
             self._picked_up(ctx, leg)
         elif event.type == "Dial" and status not in STILL_CALLING and ringing:
@@ -143,7 +134,7 @@ class DialStep(Step):
             if self.settled or leg.fate == "lost":
                 self._leg_gone(ctx, leg)
         elif event.type == "ChannelDestroyed":
-            leg.cause = _number(event.get("cause"))
+            leg.cause = number(event.get("cause"))
             self._leg_gone(ctx, leg)
         return True
 
@@ -190,8 +181,9 @@ class DialStep(Step):
         """Asterisk's own dial timeout should have ended the ringing: a safety net, not the
         rule. An accept timer: that callee did not press the key in time."""
         name, leg = self._untag(tag)
-        if name == "accept" and leg and leg.fate == "accepting" and not self.settled:
-            self._lose(ctx, leg, "DialNoAnswer", accepted=False)
+        if name == "accept":
+            if leg and leg.fate == "accepting" and not self.settled:
+                self._lose(ctx, leg, "DialNoAnswer", accepted=False)
             return
         for ringing in [leg for leg in self.legs if leg.fate == "ringing"]:
             if ringing.fate == "ringing" and not self.settled:  # an outcome may have come
@@ -358,13 +350,6 @@ class DialStep(Step):
             return name, None
         n = int(index) if index.isdigit() else 0
         return name, self.legs[n] if n < len(self.legs) else None
-
-
-def _number(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 ENDPOINT = {"type": "string", "minLength": 1}

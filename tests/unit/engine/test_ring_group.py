@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fakes import load_problems, write_file
-from test_runtime_steps import HEAD, StepRig, rig_for
+from test_runtime_steps import HEAD, StepRig, rig_for, start
 
 from flowrunner.engine.snapshot import restore, snapshot
 from flowrunner.steps.dial import DialStep
@@ -394,3 +394,14 @@ def test_a_template_giving_more_than_10_endpoints_fails_the_action(tmp_path: Pat
     rig.answer_all()
     assert rig.sent() == ["DELETE channels/c1"]  # no ActionFailed transition: hung up
     assert any("11 endpoints to dial" in m for m in rig.journal.messages("error"))
+
+
+def test_each_templated_endpoint_of_a_group_is_escaped(tmp_path: Path) -> None:
+    group = '["PJSIP/{{ caller.number }}", "Local/{{ call.extension }}@internal"]'
+    rig = rig_for(tmp_path, states().replace("[PJSIP/alice, PJSIP/bob]", group))
+    start(rig, number="100@evil/x", exten="2&3")
+    rig.answer_all()
+    assert rig.sent() == [
+        create("PJSIP/100_evil_x", ALICE),  # a caller cannot pick another context or device
+        create("Local/2_3@internal", BOB),
+    ]
