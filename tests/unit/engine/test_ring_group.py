@@ -405,3 +405,49 @@ def test_each_templated_endpoint_of_a_group_is_escaped(tmp_path: Path) -> None:
         create("PJSIP/100_evil_x", ALICE),  # a caller cannot pick another context or device
         create("Local/2_3@internal", BOB),
     ]
+
+
+def resume(rig: StepRig) -> None:
+    """What a runner that was away does: each step asks Asterisk about what it waits for."""
+    call = rig.runtime.calls["c1"]
+    for running in list(call.running.values()):
+        running.step.on_resume(rig.runtime.context(call, running))
+    rig.runtime.pump(call)
+
+
+def test_after_a_restore_each_callee_is_asked_about_and_one_that_answered_wins(
+    tmp_path: Path,
+) -> None:
+    rig = ringing(tmp_path)
+    resume(rig)
+    assert rig.sent()[4:] == [f"GET channels/{ALICE}"]  # one request at a time
+    rig.reply(200, {"id": ALICE, "state": "Ring"})
+    assert rig.sent()[5:] == [f"GET channels/{BOB}"]
+    rig.reply(200, {"id": BOB, "state": "Up"})  # bob answered while nobody listened
+    rig.answer_all()
+    assert rig.sent()[6:] == [hangup(ALICE), BRIDGE, add(BOB)]
+    assert rig.state == "talking"
+
+
+def test_after_a_restore_a_callee_gone_meanwhile_is_one_fewer(tmp_path: Path) -> None:
+    rig = ringing(tmp_path)
+    resume(rig)
+    rig.reply(404)  # alice is gone
+    rig.reply(200, {"id": BOB, "state": "Ring"})
+    assert rig.state == "start"
+    dial_event(rig, BOB, "BUSY")
+    rig.answer_all()
+    assert rig.state == "busy"  # alice went for no known cause (failed): busy is the news
+
+
+def test_a_prompt_that_cannot_be_played_loses_that_callee_only(tmp_path: Path) -> None:
+    rig = ringing(tmp_path, ACCEPT)
+    dial_event(rig, ALICE, "ANSWER")
+    rig.reply(500)  # alice's prompt
+    rig.answer_all()
+    assert rig.sent()[4:] == [prompt(ALICE, 1), hangup(ALICE)]
+    assert rig.state == "start"
+    dial_event(rig, BOB, "BUSY")
+    rig.answer_all()
+    assert rig.state == "busy"  # alice failed, bob was busy: busy is the news
+    assert outcome(rig) == {"dialstatus": "BUSY", "endpoint": "PJSIP/bob", "index": 1}
