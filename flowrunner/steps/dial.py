@@ -365,7 +365,13 @@ SPECS = (
             "endpoint": {
                 "anyOf": [
                     ENDPOINT,
-                    {"type": "array", "items": ENDPOINT, "minItems": 1, "maxItems": MAX_CALLEES},
+                    {
+                        "type": "array",
+                        "items": ENDPOINT,
+                        "minItems": 1,
+                        "maxItems": MAX_CALLEES,
+                        "uniqueItems": True,
+                    },
                 ],
                 "description": "Who to call, e.g. PJSIP/alice or Local/100@internal, or a list "
                 f"of up to {MAX_CALLEES} (a ring group; templates allowed).",
@@ -393,7 +399,7 @@ SPECS = (
                     "digit": {
                         "type": "string",
                         "pattern": "^[0-9A-D*#]$",
-                        "description": 'The key to press; default "1".',
+                        "description": 'The key to press, one of 0-9, A-D, * and #; default "1".',
                     },
                     "timeout": {
                         **DURATION,

@@ -368,6 +368,7 @@ def test_a_dial_saved_before_ring_groups_is_restored_as_one_callee() -> None:
             "dial.endpoint: at most 10 items, not 11",
         ),
         ("{endpoint: []}", "dial.endpoint: must not be empty"),
+        ("{endpoint: [PJSIP/a, PJSIP/a]}", "dial.endpoint: lists the same item twice"),
         (
             "{endpoint: [PJSIP/a], ring: random}",
             "dial.ring: 'random' is not allowed here; expected one of: all, in_order",
