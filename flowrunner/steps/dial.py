@@ -59,17 +59,17 @@ class DialStep(Step):
     def create(cls, spec: ActionSpec, params: Mapping[str, Any]) -> Step:
         endpoints = params["endpoint"]
         endpoints = endpoints if isinstance(endpoints, list) else [endpoints]
-        accept = params.get("accept")
-        accept = accept if isinstance(accept, dict) else None
+        accepts = isinstance(params.get("accept"), dict)
+        accept = params["accept"] if accepts else {}
         return cls(
             spec.name,
             [Leg(to_text(endpoint)) for endpoint in endpoints],
             to_text(params.get("ring", "all")),
             float(params.get("timeout", 30.0)),
             to_text(params.get("caller_id")),
-            media_list((accept or {}).get("prompt")),
-            to_text(accept.get("digit", "1")) if accept is not None else "",
-            float((accept or {}).get("timeout", 10.0)),
+            media_list(accept.get("prompt")),
+            to_text(accept.get("digit", "1")) if accepts else "",
+            float(accept.get("timeout", 10.0)),
             to_text(params.get("into")),
         )
 
@@ -300,9 +300,9 @@ class DialStep(Step):
         leg.channel, leg.handled = "gone", True
         ctx.disown(f"channel:{leg.id}")
         cause = {"cause": leg.cause}
-        if leg.pending and not self.settled:  # a callee who answered then left did not accept
-            outcome = "DialNoAnswer" if leg.fate == "accepting" else None
-            self._lose(ctx, leg, outcome or OUTCOME_OF_CAUSE.get(leg.cause, "DialFailed"), **cause)
+        if leg.pending and not self.settled:  # one who answered, then left, did not accept
+            why = OUTCOME_OF_CAUSE.get(leg.cause, "DialFailed")
+            self._lose(ctx, leg, "DialNoAnswer" if leg.fate == "accepting" else why, **cause)
             return
         if leg.fate != "won":
             self._forget_if_done(ctx)
