@@ -452,3 +452,18 @@ def test_a_prompt_that_cannot_be_played_loses_that_callee_only(tmp_path: Path) -
     rig.answer_all()
     assert rig.state == "busy"  # alice failed, bob was busy: busy is the news
     assert outcome(rig) == {"dialstatus": "BUSY", "endpoint": "PJSIP/bob", "index": 1}
+
+
+def test_accept_with_no_settings_waits_10s_for_a_1_and_plays_nothing(tmp_path: Path) -> None:
+    rig = ringing(tmp_path, ", accept: {}")
+    dial_event(rig, ALICE, "ANSWER")
+    rig.event("ChannelDtmfReceived", channel=ALICE, digit="2")
+    rig.at(9.9)
+    assert (rig.sent()[4:], rig.state) == ([], "start")
+    rig.at(10.0)
+    rig.answer_all()
+    assert rig.sent()[4:] == [hangup(ALICE)]
+    dial_event(rig, BOB, "ANSWER")
+    rig.event("ChannelDtmfReceived", channel=BOB, digit="1")
+    rig.answer_all()
+    assert rig.sent()[5:] == [BRIDGE, add(BOB)]
