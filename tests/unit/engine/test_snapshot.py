@@ -77,6 +77,7 @@ CALLEES = st.builds(
     st.sampled_from(["answer", "busy", "no_answer", "failed"]),
     st.none() | st.floats(0, 5),
     st.none() | st.floats(0, 15),
+    st.sampled_from(["", "1", "2"]),  # a key pressed once answered (a dial's accept)
 )
 FAILURES = st.dictionaries(
     st.sampled_from(sorted(request_names())), st.sampled_from([404, 409, 500]), max_size=3
