@@ -359,17 +359,22 @@ class _Builder:
         return template
 
     def durations(self, longest: Mapping[str, float], params: dict[str, Any], trail: Trail) -> None:
-        """Durations (`5s`) become seconds here, each within its action's bound."""
+        """Durations (`5s`) become seconds here, each within its action's bound; a dotted key
+        (`accept.timeout`) is one in a mapping parameter."""
         for key, most in longest.items():
-            if key not in params:
+            *outer, name = key.split(".")
+            holder: Any = params
+            for part in outer:
+                holder = holder.get(part) if isinstance(holder, dict) else None
+            if not isinstance(holder, dict) or name not in holder:
                 continue
             try:
-                params[key] = parse_duration(params[key])
+                holder[name] = parse_duration(holder[name])
             except ValueError as error:
-                self.problem((*trail, key), str(error))
+                self.problem((*trail, *outer, name), str(error))
                 continue
-            if params[key] > most:
-                self.problem((*trail, key), f"'{key}' must be at most {most:g}s")
+            if holder[name] > most:
+                self.problem((*trail, *outer, name), f"'{name}' must be at most {most:g}s")
 
     # -- transitions and timers --------------------------------------------------------------
 

@@ -107,6 +107,8 @@ def _message(error: ValidationError, hints: Hints) -> str:
     schema: dict[str, Any] = error.schema  # type: ignore[assignment]
     if kind in ("pattern", "not") and "description" in schema:
         return f"'{excerpt(str(value))}' is not valid: {schema['description']}"
+    if kind == "uniqueItems":
+        return "lists the same item twice"
     if kind in _SIZES and isinstance(value, dict | list | str):
         return _size(kind, limit, value)
     return _shortened(error)

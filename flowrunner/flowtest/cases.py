@@ -36,7 +36,8 @@ class Case:
     at: float | None = None  # the wall-clock time the call starts, in epoch seconds
     caller: tuple[CallerStep, ...] = ()
     failures: dict[str, int] = field(default_factory=dict)
-    callee: Callee = field(default_factory=Callee)
+    callee: Callee = field(default_factory=Callee)  # what every callee does, unless
+    callees: dict[str, Callee] = field(default_factory=dict)  # by endpoint, says otherwise
     replies: tuple[CannedReply, ...] = ()
     expect: Expected = Expected()
 
@@ -80,7 +81,7 @@ class _Reader:
 
     def case(self, item: dict[str, Any], i: int) -> Case:
         at: Trail = ("tests", i)
-        expect = item["expect"]
+        expect, dial = item["expect"], item.get("dial", {})
         actions = expect.get("actions")
         return Case(
             name=item["name"],
@@ -92,7 +93,11 @@ class _Reader:
                 for n, text in enumerate(item.get("caller", []))
             ),
             failures=dict(item.get("ari", {})),
-            callee=self.callee(item.get("dial", {}), (*at, "dial")),
+            callee=self.callee(dial if isinstance(dial, dict) else {}, (*at, "dial")),
+            callees={
+                spec["endpoint"]: self.callee(spec, (*at, "dial", n))
+                for n, spec in enumerate(dial if isinstance(dial, list) else [])
+            },
             replies=tuple(
                 self.reply(reply, (*at, "http", n)) for n, reply in enumerate(item.get("http", []))
             ),
@@ -143,6 +148,8 @@ class _Reader:
             outcome=spec.get("outcome", "answer"),
             after=None if after is None else self.seconds(after, (*trail, "after")),
             hangup_after=None if hangup is None else self.seconds(hangup, (*trail, "hangup_after")),
+            press=spec.get("press", ""),
+            press_after=self.seconds(spec.get("press_after", "1s"), (*trail, "press_after")),
         )
 
     def reply(self, spec: dict[str, Any], trail: Trail) -> CannedReply:

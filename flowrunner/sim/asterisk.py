@@ -1,12 +1,13 @@
-"""A simulated Asterisk with one caller channel (and the callee of a `dial`): answers REST
+"""A simulated Asterisk with one caller channel (and the callees of a `dial`): answers REST
 requests, and raises the events a real Asterisk 22 would (answer -> ChannelStateChange Up,
 hangup -> StasisEnd, play -> PlaybackFinished, record -> RecordingFinished, a callee's Dial
-events), as seen on the sandbox Asterisk. A playback lasts `playback_seconds`, or for media of
-known length (the simulated speech's) that length.
+events and key presses), as seen on the sandbox Asterisk. A playback lasts `playback_seconds`, or
+for media of known length (the simulated speech's) that length.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,11 +67,14 @@ class SimChannel:
 
 @dataclass(frozen=True)
 class Callee:
-    """What the callee of a dial does: answer, busy, no_answer or failed, `after` seconds."""
+    """What the callee of a dial does: answer, busy, no_answer or failed, `after` seconds; once
+    it has answered, it may press a key (`press`, `press_after` seconds later) and hang up."""
 
     outcome: str = "answer"
     after: float | None = None
     hangup_after: float | None = None
+    press: str = ""
+    press_after: float = 1.0
 
 
 class SimulatedAsterisk:
@@ -86,18 +90,22 @@ class SimulatedAsterisk:
         failures: dict[str, int] | None = None,
         playback_seconds: float = 1.0,
         callee: Callee | None = None,
+        callees: Mapping[str, Callee] | None = None,
     ) -> None:
         self.clock = clock
         self.channel = channel
         self.app = app
         self.failures = dict(failures or {})
         self.playback_seconds = playback_seconds
-        self.callee = callee or Callee()
+        self.callee = callee or Callee()  # what a callee does, unless `callees` says
+        self.callees = dict(callees or {})  # by endpoint
         self.sent: list[SentRequest] = []
         self.events: TimerHeap[dict[str, Any]] = TimerHeap()
         self.state = "Ring"
         self.in_app = True
-        self.peer = ""  # the callee's channel id, while it is there
+        self.peers: dict[str, Callee] = {}  # the callees' channel ids, and what each does
+        self.peers_gone: set[str] = set()  # destroyed: whatever they were to do, they don't
+        self.peer_media: dict[str, str] = {}  # a playback on a callee -> that callee
         self.ended_media: set[str] = set()  # playbacks and recordings that have finished
         self.media_seconds: dict[str, float] = {}  # media URI -> how long it plays
 
@@ -128,6 +136,7 @@ class SimulatedAsterisk:
             return 404
         default = {
             "play": 201,
+            "dial_prompt": 201,
             "record": 201,
             "get_variable": 200,
             "dial_create": 200,
@@ -165,8 +174,8 @@ class SimulatedAsterisk:
         event.update(fields)
         self.events.schedule(self.clock.now() if at is None else at, event)
 
-    def emit_for_peer(self, kind: str, at: float | None = None, **fields: Any) -> None:
-        channel = {"id": self.peer, "name": f"Local/callee-{self.peer}", "state": "Up"}
+    def emit_for_peer(self, peer: str, kind: str, at: float | None = None, **fields: Any) -> None:
+        channel = {"id": peer, "name": f"Local/callee-{peer}", "state": "Up"}
         event = {"type": kind, "application": self.app, "channel": channel, **fields}
         if kind == "Dial":
             event = {"type": kind, "application": self.app, "peer": channel, **fields}
@@ -182,9 +191,12 @@ class SimulatedAsterisk:
     def take_due(self, now: float) -> list[dict[str, Any]]:
         delivered = []
         for event in self.events.pop_due(now):
-            is_peer = event.get("channel", event.get("peer", {})).get("id") != self.channel.id
-            if self._ends_again(event):
+            channel = event.get("channel", event.get("peer", {})).get("id")
+            is_peer = channel != self.channel.id
+            if self._ends_again(event) or channel in self.peers_gone:
                 continue
+            if event["type"] == "ChannelDestroyed":
+                self.peers_gone.add(channel)
             if is_peer or self.in_app:
                 delivered.append(event)
             self.in_app = self.in_app and (is_peer or event["type"] != "StasisEnd")
@@ -234,7 +246,13 @@ class SimulatedAsterisk:
 
     def _after_stop_playback(self, request: Request) -> None:
         """Stopped: it finishes now, and only now (not again at its natural end)."""
-        self.emit("PlaybackFinished", playback=self._media("playback", request.path))
+        playback = self._media("playback", request.path)
+        peer = self.peer_media.get(playback["id"])
+        if peer:
+            playback["target_uri"] = f"channel:{peer}"
+            self.emit_for_peer(peer, "PlaybackFinished", playback=playback)
+        else:
+            self.emit("PlaybackFinished", playback=playback)
 
     def _after_record(self, request: Request) -> None:
         recording = self._media("recording", request.params["name"])
@@ -254,31 +272,46 @@ class SimulatedAsterisk:
     # -- the callee of a dial ----------------------------------------------------------------
 
     def _after_dial_create(self, request: Request) -> None:
-        self.peer = request.params["channelId"]
-        self.emit_for_peer("StasisStart", args=[STEP_CHANNEL, self.channel.id])
+        peer = request.params["channelId"]
+        self.peers[peer] = self.callees.get(request.params["endpoint"], self.callee)
+        self.emit_for_peer(peer, "StasisStart", args=[STEP_CHANNEL, self.channel.id])
 
     def _after_dial_start(self, request: Request) -> None:
-        callee, timeout = self.callee, float(request.params.get("timeout", 30))
+        peer = request.path.split("/")[1]
+        callee, timeout = self.peers[peer], float(request.params.get("timeout", 30))
         at = self.clock.now() + (callee.after if callee.after is not None else 1.0)
         if callee.outcome == "answer":
-            self.emit_for_peer("Dial", at=at, dialstatus="ANSWER")
+            self.emit_for_peer(peer, "Dial", at=at, dialstatus="ANSWER")
+            if callee.press:
+                digit = {"digit": callee.press, "duration_ms": 100}
+                self.emit_for_peer(peer, "ChannelDtmfReceived", at + callee.press_after, **digit)
             if callee.hangup_after is not None:
-                self._peer_gone(at + callee.hangup_after, cause=16)
+                self._peer_gone(peer, at + callee.hangup_after, cause=16)
         elif callee.outcome == "no_answer":
-            self._peer_gone(self.clock.now() + timeout, cause=19)
+            self._peer_gone(peer, self.clock.now() + timeout, cause=19)
         else:
             status = "BUSY" if callee.outcome == "busy" else "CHANUNAVAIL"
-            self.emit_for_peer("Dial", at=at, dialstatus=status)
+            self.emit_for_peer(peer, "Dial", at=at, dialstatus=status)
+
+    def _after_dial_prompt(self, request: Request) -> None:
+        """A prompt played to a callee (one asked to accept the call)."""
+        _, peer, _, playback_id = request.path.split("/")
+        self.peer_media[playback_id] = peer
+        playback = {"id": playback_id, "target_uri": f"channel:{peer}"}
+        self.emit_for_peer(peer, "PlaybackStarted", playback=playback)
+        end = self.clock.now() + self.playback_seconds
+        self.emit_for_peer(peer, "PlaybackFinished", at=end, playback=playback)
 
     def _after_peer_hangup(self, request: Request) -> None:
-        self._peer_gone(self.clock.now(), cause=16)
+        self._peer_gone(request.path.split("/")[1], self.clock.now(), cause=16)
 
-    def _peer_gone(self, at: float, cause: int) -> None:
+    def _peer_gone(self, peer: str, at: float, cause: int) -> None:
         """As Asterisk 22 does: a dial timeout's hangup request says 32 (soft); only the
         ChannelDestroyed after StasisEnd says why (19, no answer)."""
-        self.emit_for_peer("ChannelHangupRequest", at=at, cause=32 if cause == 19 else cause)
-        self.emit_for_peer("StasisEnd", at=at)
-        self.emit_for_peer("ChannelDestroyed", at=at, cause=cause)
+        soft = 32 if cause == 19 else cause
+        self.emit_for_peer(peer, "ChannelHangupRequest", at=at, cause=soft)
+        self.emit_for_peer(peer, "StasisEnd", at=at)
+        self.emit_for_peer(peer, "ChannelDestroyed", at=at, cause=cause)
 
 
 def _error(status: int) -> str:

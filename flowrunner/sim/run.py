@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engine.call import Call
 from ..engine.machine import CompiledFlow
 from ..engine.runtime import Runtime
 from ..engine.snapshot import restore, snapshot
@@ -67,6 +68,7 @@ def simulate(
     channel: SimChannel | None = None,
     failures: dict[str, int] | None = None,
     callee: Callee | None = None,
+    callees: dict[str, Callee] | None = None,
     replies: list[CannedReply] | None = None,
     until: float = LONGEST_CALL,
     reload: bool = False,
@@ -77,20 +79,23 @@ def simulate(
     The call starts at wall-clock time `at` (epoch seconds): what `now` and `hours` see."""
     clock = VirtualClock(epoch=at)
     channel = channel or SimChannel()
-    asterisk = SimulatedAsterisk(clock, channel, compiled.flow.app, failures, callee=callee)
+    asterisk = SimulatedAsterisk(
+        clock, channel, compiled.flow.app, failures, callee=callee, callees=callees
+    )
     web = SimulatedWeb(clock, replies)
     recorder = _Recorder(clock)
     runtime = Runtime([compiled], asterisk, clock, recorder, web, speech=SimulatedSpeech(asterisk))
     for step in caller or []:
         _schedule(asterisk, recorder, step)
     asterisk.start()
-    call = None
+    seen: dict[str, Call] = {}  # the call as last handled (a reload makes new Call objects)
     while True:
         for event in asterisk.take_due(clock.now()):
             runtime.post(event)
         web.answer_due(clock.now())
-        runtime = _run_due(runtime, reload)
-        call = runtime.calls.get(channel.id) or call
+        runtime = _run_due(runtime, reload, seen)
+        seen.update(runtime.calls)
+        call = seen.get(channel.id)
         due = (runtime.timers.next_due(), asterisk.events.next_due(), web.pending.next_due())
         upcoming = [t for t in due if t is not None]
         if not runtime.calls or not upcoming or min(upcoming) > until:
@@ -110,26 +115,30 @@ def simulate(
     )
 
 
-def _run_due(runtime: Runtime, reload: bool) -> Runtime:
-    """Handle what has arrived and what is due; with `reload`, one message at a time, each
-    followed by a save and restore of every call into a new runtime."""
-    if not reload:
-        runtime.drain()
-        runtime.fire_due_timers()
-        runtime.drain()
-        return runtime
-    runtime = _drained(runtime)
-    for due in runtime.timers.pop_due():  # the timers due now, as fire_due_timers has them
-        runtime.process(due)  # a Due the old runtime took is stale in the new one: ignored
-        runtime = _reloaded(runtime)
-    return _drained(runtime)
+def _run_due(runtime: Runtime, reload: bool, seen: dict[str, Call]) -> Runtime:
+    """Handle what has arrived, every timer due (not the replies they bring), then what arrived
+    meanwhile, as the live loop does; with `reload`, each message is followed by a save and
+    restore of every call into a new runtime."""
+    runtime = _drained(runtime, reload, seen)
+    for due in runtime.timers.pop_due():
+        # after a reload, a Due the old runtime took is stale in the new one: ignored
+        runtime = _handled(runtime, due, reload, seen)
+    return _drained(runtime, reload, seen)
 
 
-def _drained(runtime: Runtime) -> Runtime:
+def _drained(runtime: Runtime, reload: bool, seen: dict[str, Call]) -> Runtime:
     while not runtime.inbox.empty():
-        runtime.process(runtime.inbox.get_nowait())
-        runtime = _reloaded(runtime)
+        runtime = _handled(runtime, runtime.inbox.get_nowait(), reload, seen)
     return runtime
+
+
+def _handled(runtime: Runtime, message: object, reload: bool, seen: dict[str, Call]) -> Runtime:
+    """One message handled; `seen` keeps each call's object as this message leaves it (also
+    when it ends the call)."""
+    seen.update(runtime.calls)
+    runtime.process(message)
+    seen.update(runtime.calls)
+    return _reloaded(runtime) if reload else runtime
 
 
 def _reloaded(old: Runtime) -> Runtime:

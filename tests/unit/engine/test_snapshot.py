@@ -54,6 +54,7 @@ def test_every_flow_test_case_runs_the_same_restored_after_every_message(
     options = {
         "channel": case.channel,
         "callee": case.callee,
+        "callees": case.callees,
         "replies": list(case.replies),
     }
     plain = run(compiled, False, caller=list(case.caller), failures=case.failures, **options)
@@ -76,6 +77,7 @@ CALLEES = st.builds(
     st.sampled_from(["answer", "busy", "no_answer", "failed"]),
     st.none() | st.floats(0, 5),
     st.none() | st.floats(0, 15),
+    st.sampled_from(["", "1", "2"]),  # a key pressed once answered (a dial's accept)
 )
 FAILURES = st.dictionaries(
     st.sampled_from(sorted(request_names())), st.sampled_from([404, 409, 500]), max_size=3

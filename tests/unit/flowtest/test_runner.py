@@ -207,3 +207,24 @@ def test_junit_xml_has_a_testcase_per_case(
     assert failure is not None
     assert failure.get("message") == "actions differ (- expected, + actual):"
     assert "  - 2s answer\n  + 3s answer" in (failure.text or "")
+
+
+def test_each_callee_of_a_ring_group_does_what_its_entry_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("ring-group.yaml", "ring-group.test.yaml"):
+        shutil.copy(REPO / "flows" / name, tmp_path / name)
+    tests = tmp_path / "ring-group.test.yaml"
+    text = tests.read_text()
+    bob = '{endpoint: PJSIP/bob, after: 3s, press: "1", press_after: 500ms}'
+    assert bob in text
+    tests.write_text(text.replace(bob, bob.replace('"1"', '"2"')))  # not the key to accept
+    assert main(["test", str(tests)]) == 1
+    out = capsys.readouterr().out
+    assert "::bob answers and presses 1; carol is busy" in out
+    # bob never accepts: the on-call phones are tried, and dave (not listed) answers
+    assert "vars.answered_by: expected 'PJSIP/bob', got 'PJSIP/dave'" in out
+    tests.write_text(text.replace(bob, bob.replace("500ms", "2h")))
+    assert main(["test", str(tests)]) == 1
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "PJSIP/bob, after: 3s" in t)
+    assert f"{tests}:{line}:" in capsys.readouterr().out

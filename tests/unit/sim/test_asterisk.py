@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowrunner.ports import Request, Response
-from flowrunner.sim.asterisk import SimChannel, SimulatedAsterisk
+from flowrunner.sim.asterisk import Callee, SimChannel, SimulatedAsterisk
 from flowrunner.sim.clock import VirtualClock
 
 
@@ -58,3 +58,56 @@ def test_a_hangup_without_a_reason_is_normal_clearing() -> None:
     sim, _, replies = asterisk()
     sim.submit(Request("DELETE", "channels/c", action="hangup"), replies.append)
     assert ("ChannelHangupRequest", 16) in events(sim, 1.0)
+
+
+def test_each_callee_does_what_its_endpoint_is_given_to_do() -> None:
+    clock = VirtualClock()
+    callees = {"PJSIP/bob": Callee("busy"), "PJSIP/carol": Callee("answer", press="1")}
+    sim = SimulatedAsterisk(clock, SimChannel(id="c"), "app", callees=callees)
+    for n, endpoint in enumerate(["PJSIP/alice", "PJSIP/bob", "PJSIP/carol"]):
+        create = {"endpoint": endpoint, "channelId": f"p{n}"}
+        sim.submit(Request("POST", "channels/create", create, action="dial_create"), [].append)
+        sim.submit(Request("POST", f"channels/p{n}/dial", action="dial_start"), [].append)
+    seen = [
+        (
+            e["type"],
+            (e.get("channel") or e.get("peer"))["id"],
+            e.get("dialstatus") or e.get("digit"),
+        )
+        for at in (0.0, 1.0, 2.0, 60.0)
+        for e in sim.take_due(at)
+    ]
+    assert [s for s in seen if s[0] != "StasisStart"] == [
+        ("Dial", "p0", "ANSWER"),  # the default callee
+        ("Dial", "p1", "BUSY"),
+        ("Dial", "p2", "ANSWER"),
+        ("ChannelDtmfReceived", "p2", "1"),  # 1 s after answering
+    ]
+
+
+def test_a_callee_hung_up_does_nothing_it_was_to_do_later() -> None:
+    clock = VirtualClock()
+    sim = SimulatedAsterisk(clock, SimChannel(id="c"), "app", callee=Callee("no_answer"))
+    create = {"endpoint": "PJSIP/alice", "channelId": "p0"}
+    sim.submit(Request("POST", "channels/create", create, action="dial_create"), [].append)
+    sim.submit(
+        Request("POST", "channels/p0/dial", {"timeout": "20"}, action="dial_start"), [].append
+    )
+    clock.advance_to(5.0)
+    sim.submit(Request("DELETE", "channels/p0", action="peer_hangup"), [].append)
+    kinds = [e["type"] for at in (5.0, 30.0) for e in sim.take_due(at)]
+    # its dial timeout at 20 s would have ended it again
+    assert kinds == ["StasisStart", "ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"]
+
+
+def test_a_prompt_played_to_a_callee_is_the_callees_and_ends_once_when_stopped() -> None:
+    clock = VirtualClock()
+    sim = SimulatedAsterisk(clock, SimChannel(id="c"), "app")
+    play = Request("POST", "channels/p0/play/x1", {"media": "sound:hi"}, action="dial_prompt")
+    sim.submit(play, [].append)
+    sim.submit(Request("DELETE", "playbacks/x1", action="stop_playback"), [].append)
+    events = [e for at in (0.0, 5.0) for e in sim.take_due(at)]
+    assert [(e["type"], e["channel"]["id"], e["playback"]["target_uri"]) for e in events] == [
+        ("PlaybackStarted", "p0", "channel:p0"),
+        ("PlaybackFinished", "p0", "channel:p0"),
+    ]
