@@ -12,7 +12,7 @@ from typing import Any
 from ..flow import schema, yamltree
 from ..flow.durations import parse_duration
 from ..flow.errors import FlowError, Hints, Problem, Trail, did_you_mean, excerpt
-from ..sim.asterisk import Callee, SimChannel
+from ..sim.asterisk import Callee, Room, SimChannel
 from ..sim.run import CallerStep
 from ..sim.web import CannedReply
 from ..steps import request_names
@@ -36,6 +36,7 @@ class Case:
     caller: tuple[CallerStep, ...] = ()
     failures: dict[str, int] = field(default_factory=dict)
     callee: Callee = field(default_factory=Callee)
+    room: Room = field(default_factory=Room)
     replies: tuple[CannedReply, ...] = ()
     expect: Expected = Expected()
 
@@ -92,6 +93,7 @@ class _Reader:
             ),
             failures=dict(item.get("ari", {})),
             callee=self.callee(item.get("dial", {}), (*at, "dial")),
+            room=self.room(item.get("conference", {}), (*at, "conference")),
             replies=tuple(
                 self.reply(reply, (*at, "http", n)) for n, reply in enumerate(item.get("http", []))
             ),
@@ -142,6 +144,14 @@ class _Reader:
             after=None if after is None else self.seconds(after, (*trail, "after")),
             hangup_after=None if hangup is None else self.seconds(hangup, (*trail, "hangup_after")),
         )
+
+    def room(self, spec: dict[str, Any], trail: Trail) -> Room:
+        def times(key: str) -> tuple[float, ...]:
+            return tuple(
+                self.seconds(text, (*trail, key, n)) for n, text in enumerate(spec.get(key, []))
+            )
+
+        return Room(others=spec.get("others", 0), joins=times("joins"), leaves=times("leaves"))
 
     def reply(self, spec: dict[str, Any], trail: Trail) -> CannedReply:
         return CannedReply(

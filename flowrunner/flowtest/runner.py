@@ -34,6 +34,7 @@ def run_case(compiled: CompiledFlow, case: Case) -> CaseResult:
         channel=case.channel,
         failures=case.failures,
         callee=case.callee,
+        room=case.room,
         replies=list(case.replies),
         at=case.at or 0.0,
     )

@@ -9,7 +9,7 @@ from typing import Any
 from ..engine.machine import CompiledFlow
 from ..engine.runtime import Runtime
 from ..engine.snapshot import restore, snapshot
-from .asterisk import Callee, SentRequest, SimChannel, SimulatedAsterisk
+from .asterisk import Callee, Room, SentRequest, SimChannel, SimulatedAsterisk
 from .clock import VirtualClock
 from .web import CannedReply, SentWebRequest, SimulatedWeb
 
@@ -66,6 +66,7 @@ def simulate(
     channel: SimChannel | None = None,
     failures: dict[str, int] | None = None,
     callee: Callee | None = None,
+    room: Room | None = None,
     replies: list[CannedReply] | None = None,
     until: float = LONGEST_CALL,
     reload: bool = False,
@@ -76,7 +77,8 @@ def simulate(
     The call starts at wall-clock time `at` (epoch seconds): what `now` and `hours` see."""
     clock = VirtualClock(epoch=at)
     channel = channel or SimChannel()
-    asterisk = SimulatedAsterisk(clock, channel, compiled.flow.app, failures, callee=callee)
+    app = compiled.flow.app
+    asterisk = SimulatedAsterisk(clock, channel, app, failures, callee=callee, room=room)
     web = SimulatedWeb(clock, replies)
     recorder = _Recorder(clock)
     runtime = Runtime([compiled], asterisk, clock, recorder, web)
