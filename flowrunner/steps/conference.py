@@ -13,8 +13,8 @@ few times at most. A caller over the limit finds out from its own entry (the cou
 includes it), leaves again and gets ConferenceFull: of two racing for the last place, exactly
 one stays, though the others see the one over the limit come and go.
 
-Music plays to whoever is alone: started by a caller entering an empty room or left alone,
-stopped by the caller whose entry makes two.
+Music plays to whoever is alone, on the caller's own channel, started and stopped by its own
+step as the count goes to 1 and from it.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class ConferenceStep(Step):
     joins: int = 0  # tries at joining since it was last in
     hanging_up: bool = False
     destroying: bool = False  # its destruction of the room is queued or sent
+    music_on: bool = False  # the caller hears music: it is alone in the room
 
     @classmethod
     def create(cls, spec: ActionSpec, params: Mapping[str, Any]) -> Step:
@@ -95,6 +96,8 @@ class ConferenceStep(Step):
     # -- what Asterisk answers ---------------------------------------------------------------
 
     def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
+        if tag in ("create", "add", "destroy"):
+            self._note_reply(ctx, f"room_{tag}", response)
         if tag == "create" and not (response.ok or response.status == 409):
             ctx.withdraw("add")
             self._failed(ctx, "room_create", response)
@@ -112,6 +115,14 @@ class ConferenceStep(Step):
             self._done(ctx)
         elif tag == "check":
             self._checked(ctx, response)
+
+    def _note_reply(self, ctx: Context, action: str, response: Response) -> None:
+        found = action == "room_create" and response.status == 409  # it exists: join it
+        gone = action == "room_destroy" and response.gone  # someone else's last one out
+        result = "created" if action == "room_create" else "ok"
+        result = "found" if found else result if response.ok or gone else response.describe()
+        level = "info" if response.ok or found or gone else "warning"
+        ctx.note(f"{action} {result}", action=action, status=response.status, level=level)
 
     def _failed(self, ctx: Context, action: str, response: Response) -> None:
         self.phase = "over"
@@ -162,18 +173,14 @@ class ConferenceStep(Step):
             self._leave(ctx, "exit")  # the state that waited for it was left meanwhile
         else:
             self.phase, self.joins = "in", 0
-            if self.count == 1:
-                self._start_music(ctx)
-            elif self.count == 2:  # the one alone hears music no more
-                ctx.send(Request("DELETE", self._path("moh"), action="room_silence"))
+            self._music(ctx)
             self._tell(ctx, "joined the room", "ConferenceJoined")
             ctx.outcome("ConferenceJoined", count=self.count, room=self.room)
 
     def _other(self, ctx: Context, event: Event, entered: bool) -> None:
         if self.phase != "in":
             return
-        if not entered and self.count == 1:
-            self._start_music(ctx)  # left alone
+        self._music(ctx)
         channel = event.section("channel")
         caller = channel.get("caller")
         number = caller.get("number") if isinstance(caller, dict) else ""
@@ -189,21 +196,32 @@ class ConferenceStep(Step):
             f"{self.action}: {what}: {self.count} in room {room}", event=event, count=self.count
         )
 
-    def _start_music(self, ctx: Context) -> None:
-        if self.music:
-            moh = {"mohClass": self.music}
-            ctx.send(Request("POST", self._path("moh"), moh, action="room_music"))
+    def _music(self, ctx: Context) -> None:
+        """Music while the caller is alone in the room, on its own channel: the bridge's music
+        would be a channel of the bridge (Asterisk 22 lists it in `channels` at times)."""
+        wanted = self.phase == "in" and self.count == 1 and bool(self.music)
+        if wanted == self.music_on or self.hanging_up or ctx.caller_left:
+            return
+        self.music_on = wanted
+        path = f"channels/{quote(ctx.channel, safe='')}/moh"
+        if wanted:
+            ctx.send(Request("POST", path, {"mohClass": self.music}, action="room_music"))
+        else:
+            ctx.send(Request("DELETE", path, action="room_silence"))
 
     # -- leaving -----------------------------------------------------------------------------
 
     def _leave(self, ctx: Context, why: str) -> None:
         self.phase, self.why = "leaving", why
+        self._music(ctx)
         remove = {"channel": ctx.channel}
         path = self._path("removeChannel")
         ctx.send(Request("POST", path, remove, action="room_remove"), "remove")
 
     def _out(self, ctx: Context) -> None:
         """The caller's channel left the room: on purpose, hanging up, or put out."""
+        self.phase = "out" if self.phase == "in" else self.phase
+        self._music(ctx)
         if not self.members:  # the last one out
             self.destroying = True
             ctx.send(self._destroy_request(), "destroy")

@@ -84,7 +84,7 @@ def test_the_room_is_found_or_created_by_a_hashed_id_and_the_caller_added(
     assert ROOM.startswith("flowrunner-room-")
     assert "r-7" not in ROOM
     assert state(r, "c1") == "in_room"
-    assert r.reply(204).path == f"bridges/{ROOM}/moh"  # alone: music
+    assert r.sent()[-1] == "POST channels/c1/moh?mohClass=default"  # alone: music
 
 
 def test_a_participant_hears_of_the_others_with_the_bridges_count(tmp_path: Path) -> None:
@@ -92,7 +92,8 @@ def test_a_participant_hears_of_the_others_with_the_bridges_count(tmp_path: Path
     join(r, "c1", ["c1"])
     r.reply(204)  # moh
     join(r, "c2", ["c1", "c2"], created=409)  # the room exists: c2 joins it
-    assert r.reply(204).method == "DELETE"  # c2's entry makes two: no more music
+    assert r.reply(204).path == "channels/c1/moh"  # c1 is not alone: no more music
+    assert r.transport.sent[-1].method == "DELETE"
     assert state(r, "c1") == "two"  # the bridge event of c2's channel reached c1's step
     assert state(r, "c2") == "in_room"
     bridge_event(r, "ChannelEnteredBridge", "c2", ["c1", "c2"])  # said again (another app)
@@ -101,7 +102,7 @@ def test_a_participant_hears_of_the_others_with_the_bridges_count(tmp_path: Path
     bridge_event(r, "ChannelLeftBridge", "c2", ["c1"])
     assert state(r, "c1") == "alone_again"
     assert counts(r, "c1") == [1, 2, 1]
-    assert r.reply(204).path == f"bridges/{ROOM}/moh"  # left alone: music again
+    assert r.sent()[-1] == "POST channels/c1/moh?mohClass=default"  # left alone: music
 
 
 def test_bridge_events_reach_only_the_calls_owning_that_bridge(tmp_path: Path) -> None:
@@ -137,6 +138,7 @@ def test_the_leave_key_takes_the_caller_out_and_the_last_one_out_destroys_the_ro
     join(r, "c1", ["c1"])
     r.reply(204)  # moh
     r.event("ChannelDtmfReceived", "c1", digit="#")
+    assert r.reply(204).path == "channels/c1/moh"  # out of the room: no more music
     assert r.reply(204).path == f"bridges/{ROOM}/removeChannel"
     bridge_event(r, "ChannelLeftBridge", "c1", [])
     assert state(r, "c1") == "out"
@@ -161,6 +163,7 @@ def test_put_out_of_a_room_being_destroyed_the_caller_joins_it_again(tmp_path: P
     join(r, "c1", ["c1"])
     r.reply(204)  # moh
     bridge_event(r, "ChannelLeftBridge", "c1", [])  # someone destroyed it (the last one out)
+    r.reply(204)  # no more music
     r.reply(204)  # our own destroy
     r.post(type="BridgeDestroyed", application="channel-state", bridge={"id": ROOM})
     assert r.sent()[-1] == f"POST bridges/{ROOM}?type=mixing&name=r-7"
