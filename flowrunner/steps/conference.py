@@ -58,6 +58,7 @@ class ConferenceStep(Step):
     hanging_up: bool = False
     destroying: bool = False  # its destruction of the room is queued or sent
     music_on: bool = False  # the caller hears music: it is alone in the room
+    created: bool = False  # this join made the room (it is empty until the caller is in)
 
     @classmethod
     def create(cls, spec: ActionSpec, params: Mapping[str, Any]) -> Step:
@@ -87,7 +88,7 @@ class ConferenceStep(Step):
 
     def _join(self, ctx: Context) -> None:
         self.joins += 1
-        self.phase, self.members = "joining", []
+        self.phase, self.members, self.created = "joining", [], False
         create = {"type": "mixing", "name": ctx.redact(self.room)}  # the room may be a PIN
         ctx.send(Request("POST", self._path(), create, action="room_create"), "create")
         add = {"channel": ctx.channel, "mute": to_text(self.muted)}
@@ -98,6 +99,7 @@ class ConferenceStep(Step):
     def on_reply(self, ctx: Context, tag: str, response: Response) -> None:
         if tag in ("create", "add", "destroy"):
             self._note_reply(ctx, f"room_{tag}", response)
+        self.created = self.created or (tag == "create" and response.ok)
         if tag == "create" and not (response.ok or response.status == 409):
             ctx.withdraw("add")
             self._failed(ctx, "room_create", response)
@@ -125,6 +127,8 @@ class ConferenceStep(Step):
         ctx.note(f"{action} {result}", action=action, status=response.status, level=level)
 
     def _failed(self, ctx: Context, action: str, response: Response) -> None:
+        if self.created:
+            ctx.send(self._destroy_request())  # the room it made, and could not join
         self.phase = "over"
         ctx.finish()
         if ctx.in_own_state and not ctx.caller_left:
@@ -220,17 +224,15 @@ class ConferenceStep(Step):
 
     def _out(self, ctx: Context) -> None:
         """The caller's channel left the room: on purpose, hanging up, or put out."""
-        self.phase = "out" if self.phase == "in" else self.phase
+        leaving, self.phase = self.phase == "leaving", "out"
         self._music(ctx)
-        if not self.members:  # the last one out
-            self.destroying = True
-            ctx.send(self._destroy_request(), "destroy")
-        if self.phase == "leaving":
+        if not self.members and (leaving or self.hanging_up):  # the last one out
+            self._destroy(ctx)
+        if leaving:
             self._left(ctx)
         elif self.hanging_up or self.members:
             self._over(ctx, "removed")  # gone, or put out by someone else
-        else:
-            self.phase = "out"  # the room is being destroyed: BridgeDestroyed follows
+        # else the room is being destroyed: BridgeDestroyed follows, and it joins again
 
     def _left(self, ctx: Context) -> None:
         if self.why == "full":
@@ -267,6 +269,10 @@ class ConferenceStep(Step):
         ctx.note(f"{self.action}: room {ctx.redact(self.room)} was destroyed: joining again")
         self._join(ctx)
 
+    def _destroy(self, ctx: Context) -> None:
+        self.destroying = True
+        ctx.send(self._destroy_request(), "destroy")
+
     def _destroy_request(self) -> Request:
         return Request("DELETE", self._path(), action="room_destroy")
 
@@ -277,9 +283,10 @@ class ConferenceStep(Step):
         way leaves as soon as it is in."""
 
     def on_end(self, ctx: Context) -> None:
-        """The caller is gone; if it was alone, the room goes too (now: the call is over)."""
-        alone = self.phase in ("joining", "in") and self.count <= 1
-        if ctx.withdraw("destroy") or alone:
+        """The caller is gone; if it was alone, or made the room and never got in, the room goes
+        too (now: the call is over)."""
+        alone = self.phase == "in" and self.count <= 1
+        if ctx.withdraw("destroy") or alone or (self.phase == "joining" and self.created):
             ctx.send(self._destroy_request())
 
     def on_resume(self, ctx: Context) -> None:
@@ -289,7 +296,8 @@ class ConferenceStep(Step):
     def _checked(self, ctx: Context, response: Response) -> None:
         """Who is in the room now; a room gone, or left, is joined again."""
         body = response.body if isinstance(response.body, dict) else {}
-        self.members = _ids(body.get("channels"))
+        if response.ok:
+            self.members = _ids(body.get("channels"))
         if response.gone or (response.ok and ctx.channel not in self.members):
             self._join(ctx)
 

@@ -164,7 +164,7 @@ def test_put_out_of_a_room_being_destroyed_the_caller_joins_it_again(tmp_path: P
     r.reply(204)  # moh
     bridge_event(r, "ChannelLeftBridge", "c1", [])  # someone destroyed it (the last one out)
     r.reply(204)  # no more music
-    r.reply(204)  # our own destroy
+    assert f"DELETE bridges/{ROOM}" not in r.sent()  # it is going: not ours to destroy
     r.post(type="BridgeDestroyed", application="channel-state", bridge={"id": ROOM})
     assert r.sent()[-1] == f"POST bridges/{ROOM}?type=mixing&name=r-7"
     r.reply(200)
@@ -207,3 +207,35 @@ def test_a_bug_in_one_participants_step_ends_that_call_only(tmp_path: Path) -> N
     bridge_event(r, "ChannelLeftBridge", "c3", ["c1", "c2"])
     assert "c1" not in r.runtime.calls
     assert "c2" in r.runtime.calls
+
+
+def test_hanging_up_while_joining_a_room_it_made_destroys_it_but_not_one_it_found(
+    tmp_path: Path,
+) -> None:
+    r = rig(tmp_path)
+    start(r, "c1")
+    r.reply(200)  # made it; the add is in flight
+    r.event("StasisEnd", "c1")
+    assert r.sent()[-1] == f"DELETE bridges/{ROOM}"
+    r = rig(tmp_path)
+    start(r, "c2")
+    r.reply(409)  # found it
+    r.event("StasisEnd", "c2")
+    assert r.sent()[-1] == f"POST bridges/{ROOM}/addChannel?channel=c2&mute=false"
+
+
+def test_a_muted_join_is_added_muted_and_music_false_plays_none(tmp_path: Path) -> None:
+    states = """\
+  start:
+    do: [{conference: {room: "r-{{ caller.number }}", muted: true, music: false}}]
+    on:
+      ConferenceJoined: in_room
+  in_room: {}
+"""
+    r = rig_for(tmp_path, states)
+    join(r, "c1", ["c1"])
+    assert r.sent() == [
+        f"POST bridges/{ROOM}?type=mixing&name=r-7",
+        f"POST bridges/{ROOM}/addChannel?channel=c1&mute=true",
+    ]
+    assert state(r, "c1") == "in_room"
