@@ -1,6 +1,7 @@
 """The conference flow on a real Asterisk: three callers enter one PIN at once and race to
 create its room; they end in one bridge, each flow hears the others come and go with the
-bridge's count, # takes one out, and the last one out destroys the room."""
+bridge's count, # takes one out, and the last one out destroys the room. The third caller runs
+another flow (another app) naming the same room: rooms are not a flow's own."""
 
 from __future__ import annotations
 
@@ -16,15 +17,17 @@ from test_local_channel import Probe
 from flowrunner.steps.conference import bridge_id
 
 TAG = uuid.uuid4().hex[:8]
-APP = f"conf-e2e-{TAG}"  # an app and a room of this run only: the sandbox is shared
+APP = f"conf-e2e-{TAG}"  # apps and a room of this run only: the sandbox is shared
+OTHER_APP = f"conf-e2e-{TAG}-other"
 ROOM = f"e2e-{TAG}-"
 
 
 @pytest.fixture(scope="module")
 def runner(asterisk: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
     directory = tmp_path_factory.mktemp("conference")
-    flow = flow_copy(directory, "conference", APP, {'room: "pin-{{': f'room: "{ROOM}{{{{'})
-    with serving(directory / "serve.log", flow) as served:
+    room = {'room: "pin-{{': f'room: "{ROOM}{{{{'}
+    flows = [flow_copy(directory, "conference", app, room) for app in (APP, OTHER_APP)]
+    with serving(directory / "serve.log", *flows) as served:
         yield served
 
 
@@ -65,7 +68,7 @@ def room_members(bridge: str) -> list[str] | None:
 def test_three_callers_race_into_one_room_hear_each_other_and_the_last_out_ends_it(
     runner: Runner, probe: Probe
 ) -> None:
-    calls = [place_call(APP, probe) for _ in range(3)]
+    calls = [place_call(APP, probe), place_call(APP, probe), place_call(OTHER_APP, probe)]
     for call in calls:
         wait_until(lambda c=call: "start -> pin" in transitions_of(runner, c), 10, "the PIN")
     pressing = [threading.Thread(target=press, args=(call, "4711")) for call in calls]

@@ -8,10 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fakes import FakeContext
 from test_runtime_steps import StepRig, rig_for
 
 from flowrunner.engine.snapshot import restore, snapshot
-from flowrunner.steps.conference import bridge_id
+from flowrunner.ports import Event, Response
+from flowrunner.steps.conference import ConferenceStep, bridge_id
 
 ROOM = bridge_id("r-7")
 STATES = """\
@@ -239,3 +241,23 @@ def test_a_muted_join_is_added_muted_and_music_false_plays_none(tmp_path: Path) 
         f"POST bridges/{ROOM}/addChannel?channel=c1&mute=true",
     ]
     assert state(r, "c1") == "in_room"
+
+
+def test_an_event_names_the_bridge_it_concerns() -> None:
+    event = Event.from_ari({"type": "BridgeDestroyed", "bridge": {"id": "b1", "channels": []}})
+    assert event is not None
+    assert (event.bridge, event.channel) == ("b1", "")
+    odd = Event.from_ari({"type": "ChannelEnteredBridge", "bridge": "b1"})
+    assert odd is not None
+    assert odd.bridge == ""
+
+
+def test_a_runner_back_after_a_while_asks_who_is_in_the_room_and_joins_a_room_gone() -> None:
+    ctx = FakeContext(channel="c1")
+    step = ConferenceStep("conference", "r-7", bridge=ROOM, phase="in", members=["c1", "c2"])
+    step.on_resume(ctx)
+    assert [(r.method, r.path, tag) for r, tag in ctx.sent] == [("GET", f"bridges/{ROOM}", "check")]
+    step.on_reply(ctx, "check", Response(200, {"channels": ["c1", "c2", "c3"]}))
+    assert step.count == 3
+    step.on_reply(ctx, "check", Response(404))
+    assert [r.action for r, _ in ctx.sent[1:]] == ["room_create", "room_add"]
