@@ -54,6 +54,7 @@ def test_every_flow_test_case_runs_the_same_restored_after_every_message(
     options = {
         "channel": case.channel,
         "callee": case.callee,
+        "room": case.room,
         "replies": list(case.replies),
     }
     plain = run(compiled, False, caller=list(case.caller), failures=case.failures, **options)

@@ -1,16 +1,14 @@
-"""The simulated conference room: the others a flow test puts in it, the channel list its
-bridge events carry, and the conference flow's cases run again with every message followed by a
-save and a restore of the call (the step's state, and what it owns, are data)."""
+"""The simulated conference room: the others a flow test puts in it, and the channel list its
+bridge events carry (the counts the flow hears). That a restored call does the same is checked
+with every shipped flow test case in tests/unit/engine/test_snapshot.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from flowrunner.engine.machine import compile_flow
 from flowrunner.flow import load_flow
-from flowrunner.flowtest.cases import Case, load_test_file
+from flowrunner.flowtest.cases import load_test_file
 from flowrunner.sim.asterisk import Room
 from flowrunner.sim.run import CallerStep, simulate
 
@@ -47,21 +45,3 @@ def test_the_counts_the_flow_hears_are_the_rooms_channel_list() -> None:
 def test_no_one_leaves_an_empty_room_and_no_one_is_heard_of_once_the_caller_left() -> None:
     counts = bridge_counts(Room(leaves=(2.0,), joins=(6.0,)), CallerStep(5.0, "dtmf", "#"))
     assert counts == [("ConferenceJoined", 1)]
-
-
-@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_a_restored_call_does_what_the_call_did(case: Case) -> None:
-    compiled = compile_flow(load_flow(str(REPO / "flows" / "conference.yaml")))
-    runs = [
-        simulate(
-            compiled,
-            list(case.caller),
-            failures=case.failures,
-            room=case.room,
-            reload=reload,
-        )
-        for reload in (False, True)
-    ]
-    plain, reloaded = ([(s.at, s.action) for s in run.sent] for run in runs)
-    assert reloaded == plain
-    assert runs[1].final_state == runs[0].final_state == "ended"
