@@ -166,14 +166,15 @@ STEP_CHANNEL = "flowrunner-dial"
 @dataclass(frozen=True)
 class Event:
     """An ARI event as the engine sees it: its type, the channel it concerns (its `channel`, a
-    Dial's `peer`, or a playback's or recording's target), the media it concerns, and all its
-    fields (what `event.*` reads in guards)."""
+    Dial's `peer`, or a playback's or recording's target), the media and the bridge it
+    concerns, and all its fields (what `event.*` reads in guards)."""
 
     type: str
     channel: str = ""
     media: str = ""  # "playback:ID" or "recording:NAME", for media events
     app: str = ""
     fields: Mapping[str, Any] = field(default_factory=dict)
+    bridge: str = ""  # the bridge's id, for bridge events (ChannelEnteredBridge …)
 
     @classmethod
     def from_ari(cls, data: Any) -> Event | None:
@@ -182,7 +183,10 @@ class Event:
             return None
         app = data.get("application")
         channel, media = _concerns(data)
-        return cls(data["type"], channel, media, app if isinstance(app, str) else "", data)
+        bridge = data.get("bridge")
+        bridge_id = bridge.get("id") if isinstance(bridge, dict) else None
+        app = app if isinstance(app, str) else ""
+        return cls(data["type"], channel, media, app, data, to_text(bridge_id))
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.fields.get(key, default)

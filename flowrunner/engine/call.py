@@ -177,6 +177,14 @@ class Call:
         ]
         return [(self.channel_id, FLOW), *made]
 
+    def bridges(self) -> list[tuple[str, str]]:
+        """The bridges its steps own, and which step owns each."""
+        return [
+            (resource.removeprefix("bridge:"), step_id)
+            for resource, step_id in self.resources.items()
+            if resource.startswith("bridge:")
+        ]
+
     def next_id(self, kind: str) -> str:
         self.counters[kind] += 1
         return f"{self.channel_id}-{kind}-{self.counters[kind]}"

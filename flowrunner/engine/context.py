@@ -79,6 +79,8 @@ class StepContext:
         self.call.resources[resource] = self.running.id
         if resource.startswith("channel:") and not self.call.ended:
             self.runtime.channels[resource.removeprefix("channel:")] = (self.call, self.running.id)
+        if resource.startswith("bridge:") and not self.call.ended:
+            self.runtime.own_bridge(resource.removeprefix("bridge:"), self.call, self.running.id)
 
     def disown(self, resource: str) -> None:
         if self.call.resources.get(resource) != self.running.id:
@@ -86,6 +88,8 @@ class StepContext:
         del self.call.resources[resource]
         if resource.startswith("channel:"):
             self.runtime.channels.pop(resource.removeprefix("channel:"), None)
+        if resource.startswith("bridge:"):
+            self.runtime.disown_bridge(resource.removeprefix("bridge:"), self.call)
 
     def owned(self, kind: str) -> list[str]:
         prefix = f"{kind}:"

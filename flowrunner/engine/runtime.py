@@ -8,7 +8,9 @@ Messages (ARI events, replies, reconnect news) are `post`ed from any thread and 
 It names no step. Each action is run by its step (`flowrunner/steps/`), which owns what it
 creates: an event goes to the owner of the channel or media it concerns, a reply or a timer to
 the step that asked for it, and the caller's own events are offered to the running steps before
-the flow. A call sends one request at a time, in order; a call's failure ends that call only.
+the flow. An event about a bridge goes also to the steps of other calls that own that bridge (a
+conference's participants hear of each other). A call sends one request at a time, in order;
+a call's failure ends that call only.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Runtime:
         self.timers = Timers(clock)
         self.calls: dict[str, Call] = {}
         self.channels: dict[str, tuple[Call, str]] = {}  # channel -> its call, owning step
+        self.bridges: dict[str, dict[str, str]] = {}  # bridge -> call id -> its owning step
         self.reconciler = Reconciler(self)
         self.keeping = Keeping(keeper, clock)
         self.handlers: dict[type, Callable[[Any], None]] = {
@@ -107,16 +110,42 @@ class Runtime:
 
     def _on_event(self, event: Event) -> None:
         owner = self.channels.get(event.channel)
-        if owner is None:
-            if event.type == "StasisStart":
-                self._start(event)
-            return
-        call, step_id = owner
+        if owner is not None:
+            self._channel_event(*owner, event)
+        elif event.type == "StasisStart":
+            self._start(event)
+        if event.bridge:
+            self._bridge_event(event, owner[0].channel_id if owner else "")
+
+    def _channel_event(self, call: Call, step_id: str, event: Event) -> None:
         if step_id:  # a channel a step made, e.g. a dial's callee
             self._offer(call, step_id, event)
         else:
             self._caller_event(call, event)
         self.pump(call)
+
+    def _bridge_event(self, event: Event, had_it: str) -> None:
+        """To the owners of the bridge in the calls that did not have the event through their
+        channel; each call on its own: a bug in one ends that call only."""
+        for call_id, step_id in list(self.bridges.get(event.bridge, {}).items()):
+            call = self.calls.get(call_id)
+            if call is None or call_id == had_it:
+                continue
+            try:
+                self._offer(call, step_id, event)
+                self.pump(call)
+                self.keeping.changed(call)
+            except Exception as error:
+                self._on_bug_in(call, error)
+
+    def own_bridge(self, bridge: str, call: Call, step_id: str) -> None:
+        self.bridges.setdefault(bridge, {})[call.channel_id] = step_id
+
+    def disown_bridge(self, bridge: str, call: Call) -> None:
+        owners = self.bridges.get(bridge, {})
+        owners.pop(call.channel_id, None)
+        if not owners:
+            self.bridges.pop(bridge, None)
 
     def _caller_event(self, call: Call, event: Event) -> None:
         hide = any(running.step.hides(event) for running in call.running.values())
@@ -192,6 +221,8 @@ class Runtime:
         call.clock = self.clock
         for channel, step_id in [] if call.ended else call.channels():  # after_call: none
             self.channels[channel] = (call, step_id)
+        for bridge, step_id in call.bridges():
+            self.own_bridge(bridge, call, step_id)
         self.timers.rearm(call)
 
     def to_flow(self, call: Call, event: str, payload: Any, reason: str, **fields: Any) -> bool:
@@ -302,6 +333,8 @@ class Runtime:
         self.keeping.ended(call)
         for channel, _ in call.channels():
             self.channels.pop(channel, None)
+        for bridge, _ in call.bridges():
+            self.disown_bridge(bridge, call)
         message = f"call ended after {self.clock.now() - call.started_at:.3f}s in {call.current}"
         fields = {"reason": reason, "state": call.current, "error": error}
         level = "error" if error else "info"
@@ -345,7 +378,9 @@ class Runtime:
     # -- bugs --------------------------------------------------------------------------------
 
     def _on_bug(self, message: object, error: Exception) -> None:
-        call = self._call_of(message)
+        self._on_bug_in(self._call_of(message), error)
+
+    def _on_bug_in(self, call: Call | None, error: Exception) -> None:
         where = call.channel_name if call else "runtime"
         detail = "".join(traceback.format_exception(error)).rstrip()
         line = f"bug in flowrunner, please report: {detail}"

@@ -47,7 +47,7 @@ def did_you_mean(word: str, options: Iterable[str], *, listed: str = "expected o
     close = difflib.get_close_matches(word, options, n=1) if len(word) <= _LONGEST_NAME else []
     if close:
         return f"; did you mean '{close[0]}'?"
-    return f"; {listed}: {', '.join(options)}" if 0 < len(options) <= 40 else ""
+    return f"; {listed}: {', '.join(options)}" if 0 < len(options) <= 50 else ""
 
 
 class Hints:

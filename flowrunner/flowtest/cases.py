@@ -12,7 +12,7 @@ from typing import Any
 from ..flow import schema, yamltree
 from ..flow.durations import parse_duration
 from ..flow.errors import FlowError, Hints, Problem, Trail, did_you_mean, excerpt
-from ..sim.asterisk import Callee, SimChannel
+from ..sim.asterisk import Callee, Room, SimChannel
 from ..sim.run import CallerStep
 from ..sim.web import CannedReply
 from ..steps import request_names
@@ -38,6 +38,7 @@ class Case:
     failures: dict[str, int] = field(default_factory=dict)
     callee: Callee = field(default_factory=Callee)  # what every callee does, unless
     callees: dict[str, Callee] = field(default_factory=dict)  # by endpoint, says otherwise
+    room: Room = field(default_factory=Room)
     replies: tuple[CannedReply, ...] = ()
     expect: Expected = Expected()
 
@@ -98,6 +99,7 @@ class _Reader:
                 spec["endpoint"]: self.callee(spec, (*at, "dial", n))
                 for n, spec in enumerate(dial if isinstance(dial, list) else [])
             },
+            room=self.room(item.get("conference", {}), (*at, "conference")),
             replies=tuple(
                 self.reply(reply, (*at, "http", n)) for n, reply in enumerate(item.get("http", []))
             ),
@@ -151,6 +153,14 @@ class _Reader:
             press=spec.get("press", ""),
             press_after=self.seconds(spec.get("press_after", "1s"), (*trail, "press_after")),
         )
+
+    def room(self, spec: dict[str, Any], trail: Trail) -> Room:
+        def times(key: str) -> tuple[float, ...]:
+            return tuple(
+                self.seconds(text, (*trail, key, n)) for n, text in enumerate(spec.get(key, []))
+            )
+
+        return Room(others=spec.get("others", 0), joins=times("joins"), leaves=times("leaves"))
 
     def reply(self, spec: dict[str, Any], trail: Trail) -> CannedReply:
         return CannedReply(

@@ -36,6 +36,7 @@ def run_case(compiled: CompiledFlow, case: Case) -> CaseResult:
         failures=case.failures,
         callee=case.callee,
         callees=case.callees,
+        room=case.room,
         replies=list(case.replies),
         at=case.at or 0.0,
     )

@@ -1,8 +1,9 @@
 """A simulated Asterisk with one caller channel (and the callees of a `dial`): answers REST
 requests, and raises the events a real Asterisk 22 would (answer -> ChannelStateChange Up,
 hangup -> StasisEnd, play -> PlaybackFinished, record -> RecordingFinished, a callee's Dial
-events and key presses), as seen on the sandbox Asterisk. A playback lasts `playback_seconds`, or
-for media of known length (the simulated speech's) that length.
+events and key presses, a conference room's ChannelEnteredBridge and ChannelLeftBridge with its
+channel list), as seen on the sandbox Asterisk. A playback lasts `playback_seconds`, or for
+media of known length (the simulated speech's) that length.
 """
 
 from __future__ import annotations
@@ -77,6 +78,16 @@ class Callee:
     press_after: float = 1.0
 
 
+@dataclass(frozen=True)
+class Room:
+    """Who else is in the room a `conference` joins: `others` there before the caller, one more
+    joining at each time of `joins`, one leaving at each of `leaves` (seconds from the start)."""
+
+    others: int = 0
+    joins: tuple[float, ...] = ()
+    leaves: tuple[float, ...] = ()
+
+
 class SimulatedAsterisk:
     """The transport for simulated calls; `failures` maps an action to the status it gets once."""
 
@@ -91,6 +102,7 @@ class SimulatedAsterisk:
         playback_seconds: float = 1.0,
         callee: Callee | None = None,
         callees: Mapping[str, Callee] | None = None,
+        room: Room | None = None,
     ) -> None:
         self.clock = clock
         self.channel = channel
@@ -108,6 +120,14 @@ class SimulatedAsterisk:
         self.peer_media: dict[str, str] = {}  # a playback on a callee -> that callee
         self.ended_media: set[str] = set()  # playbacks and recordings that have finished
         self.media_seconds: dict[str, float] = {}  # media URI -> how long it plays
+        self.room = room or Room()
+        self.bridge = ""  # the conference room's bridge id, once created or joined
+        self.members = [f"sim-other-{n}" for n in range(1, self.room.others + 1)]
+        self.arrivals = self.room.others  # participants other than the caller so far
+        for at in self.room.joins:
+            self.events.schedule(at, {"type": ROOM_JOIN})
+        for at in self.room.leaves:
+            self.events.schedule(at, {"type": ROOM_LEAVE})
 
     # -- the transport seam ------------------------------------------------------------------
 
@@ -121,7 +141,7 @@ class SimulatedAsterisk:
             effect(request)
 
     def _status_for(self, action: str, request: Request) -> int:
-        peer_action = action.startswith(("dial_", "peer_", "bridge_"))
+        peer_action = action.startswith(("dial_", "peer_", "bridge_", "room_"))
         if not self.in_app and not peer_action:
             return 404
         if (
@@ -141,6 +161,7 @@ class SimulatedAsterisk:
             "get_variable": 200,
             "dial_create": 200,
             "bridge_create": 200,
+            "room_create": 409 if self.members else 200,  # found, or created
         }
         return self.failures.pop(action, default.get(action, 204))
 
@@ -183,6 +204,7 @@ class SimulatedAsterisk:
 
     def caller_hangs_up(self, at: float) -> None:
         self.emit("ChannelHangupRequest", at=at, cause=16)
+        self.events.schedule(at, {"type": ROOM_LEAVE, "caller": True})
         self.emit("StasisEnd", at=at)
 
     def dtmf(self, at: float, digit: str) -> None:
@@ -191,6 +213,9 @@ class SimulatedAsterisk:
     def take_due(self, now: float) -> list[dict[str, Any]]:
         delivered = []
         for event in self.events.pop_due(now):
+            if event["type"] in (ROOM_JOIN, ROOM_LEAVE):
+                delivered += self._room_changes(event)
+                continue
             channel = event.get("channel", event.get("peer", {})).get("id")
             is_peer = channel != self.channel.id
             if self._ends_again(event) or channel in self.peers_gone:
@@ -227,6 +252,7 @@ class SimulatedAsterisk:
     def _after_hangup(self, request: Request) -> None:
         cause = CAUSES.get(request.params.get("reason", "normal"), 16)
         self.emit("ChannelHangupRequest", cause=cause)
+        self._after_room_remove(request)  # it leaves the room first
         self.emit("StasisEnd")
 
     def _after_continue(self, request: Request) -> None:
@@ -312,6 +338,56 @@ class SimulatedAsterisk:
         self.emit_for_peer(peer, "ChannelHangupRequest", at=at, cause=soft)
         self.emit_for_peer(peer, "StasisEnd", at=at)
         self.emit_for_peer(peer, "ChannelDestroyed", at=at, cause=cause)
+
+    # -- the conference room ------------------------------------------------------------------
+
+    def _after_room_create(self, request: Request) -> None:
+        self.bridge = request.path.split("/")[1]
+
+    def _after_room_add(self, request: Request) -> None:
+        self.bridge = request.path.split("/")[1]
+        self.members.append(self.channel.id)
+        entered = self._room_event("ChannelEnteredBridge", self.channel.as_ari(self.state))
+        self.events.schedule(self.clock.now(), entered)
+
+    def _after_room_remove(self, request: Request) -> None:
+        for event in self._caller_leaves_room():
+            self.events.schedule(self.clock.now(), event)
+
+    def _after_room_destroy(self, request: Request) -> None:
+        self.events.schedule(self.clock.now(), self._room_event("BridgeDestroyed", None))
+        self.bridge, self.members = "", []
+
+    def _caller_leaves_room(self) -> list[dict[str, Any]]:
+        if self.channel.id not in self.members:
+            return []
+        self.members.remove(self.channel.id)
+        return [self._room_event("ChannelLeftBridge", self.channel.as_ari(self.state))]
+
+    def _room_changes(self, marker: dict[str, Any]) -> list[dict[str, Any]]:
+        """Another participant joins or leaves, now; the caller hears of it if it is in."""
+        if marker.get("caller"):  # the caller hangs up: it leaves the room first
+            return self._caller_leaves_room()
+        others = [m for m in self.members if m != self.channel.id]
+        if marker["type"] == ROOM_LEAVE and not others:
+            return []
+        if marker["type"] == ROOM_JOIN:
+            self.arrivals += 1
+            other, kind = f"sim-other-{self.arrivals}", "ChannelEnteredBridge"
+            self.members.append(other)
+        else:
+            other, kind = others[0], "ChannelLeftBridge"
+            self.members.remove(other)
+        channel = {"id": other, "name": f"PJSIP/{other}", "state": "Up", "caller": {}}
+        return [self._room_event(kind, channel)] if self.channel.id in self.members else []
+
+    def _room_event(self, kind: str, channel: dict[str, Any] | None) -> dict[str, Any]:
+        bridge = {"id": self.bridge, "bridge_type": "mixing", "channels": list(self.members)}
+        event = {"type": kind, "application": self.app, "bridge": bridge}
+        return event | ({"channel": channel} if channel else {})
+
+
+ROOM_JOIN, ROOM_LEAVE = "(room join)", "(room leave)"  # the room's own changes, as they come
 
 
 def _error(status: int) -> str:

@@ -10,7 +10,7 @@ from ..engine.call import Call
 from ..engine.machine import CompiledFlow
 from ..engine.runtime import Runtime
 from ..engine.snapshot import restore, snapshot
-from .asterisk import Callee, SentRequest, SimChannel, SimulatedAsterisk
+from .asterisk import Callee, Room, SentRequest, SimChannel, SimulatedAsterisk
 from .clock import VirtualClock
 from .speech import SimulatedSpeech
 from .web import CannedReply, SentWebRequest, SimulatedWeb
@@ -69,6 +69,7 @@ def simulate(
     failures: dict[str, int] | None = None,
     callee: Callee | None = None,
     callees: dict[str, Callee] | None = None,
+    room: Room | None = None,
     replies: list[CannedReply] | None = None,
     until: float = LONGEST_CALL,
     reload: bool = False,
@@ -80,7 +81,7 @@ def simulate(
     clock = VirtualClock(epoch=at)
     channel = channel or SimChannel()
     asterisk = SimulatedAsterisk(
-        clock, channel, compiled.flow.app, failures, callee=callee, callees=callees
+        clock, channel, compiled.flow.app, failures, callee=callee, callees=callees, room=room
     )
     web = SimulatedWeb(clock, replies)
     recorder = _Recorder(clock)

@@ -188,14 +188,14 @@ class Call:
 
 
 def place_call(app: str, probe: Any, **params: Any) -> Call:
-    """Originate Local/<app>@stasis with its ;1 half in app `probe`; return once the flow has
-    answered (the ;1 half entered app probe)."""
+    """Originate Local/<app>@stasis with its ;1 half in the probe's app; return once the flow
+    has answered (the ;1 half entered that app)."""
     tag = f"{app}-{uuid.uuid4().hex[:8]}"
     phone = ari(
         "POST",
         "channels",
         endpoint=f"Local/{app}@stasis",
-        app="probe",
+        app=probe.app,
         timeout=30,
         channelId=f"{tag}-phone",
         otherChannelId=f"{tag}-flow",

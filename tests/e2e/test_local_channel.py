@@ -21,11 +21,13 @@ REFERENCE = [
 
 
 class Probe:
-    """Listens to app `probe`, where the caller's half of a Local channel lands when answered."""
+    """Listens to app `probe` (or another), where the caller's half of a Local channel lands
+    when answered."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: str = "probe") -> None:
+        self.app = app
         self.ws = websocket.create_connection(
-            "ws://127.0.0.1:8088/ari/events?app=probe",
+            f"ws://127.0.0.1:8088/ari/events?app={app}",
             header=["Authorization: Basic YXN0ZXJpc2s6YXN0ZXJpc2s="],
             timeout=1,
         )

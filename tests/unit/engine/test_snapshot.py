@@ -55,6 +55,7 @@ def test_every_flow_test_case_runs_the_same_restored_after_every_message(
         "channel": case.channel,
         "callee": case.callee,
         "callees": case.callees,
+        "room": case.room,
         "replies": list(case.replies),
     }
     plain = run(compiled, False, caller=list(case.caller), failures=case.failures, **options)

@@ -76,7 +76,7 @@ def test_an_unknown_event_points_at_the_event_key(event: str, meant: str | None)
     assert found.startswith(f"{PATH}:8:7: states.start.on: unknown key '{event}'")
     if meant:
         assert found.endswith(f"; did you mean '{meant}'?")
-    else:  # 22 events: few enough to list
+    else:  # 41 events: few enough to list
         assert "; expected one of: StasisEnd, ChannelStateChange, ChannelDtmfReceived, " in found
 
 
