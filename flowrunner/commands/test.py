@@ -31,6 +31,12 @@ def main(args: argparse.Namespace) -> int:
     results: list[tuple[TestFile, CaseResult]] = []
     problems: list[Problem] = []
     coverage: dict[str, Coverage] = {}  # by flow file
+    if args.paths == ["flows"] and not Path("flows").is_dir():
+        print(
+            "there is no flows/ folder here: give the test files or folders to run, e.g. "
+            "flowrunner test path/to/flows"
+        )
+        return 1
     files = list(test_files(args.paths))
     if not files:
         print(printable("no flow test files (*.test.yaml) found in: " + " ".join(args.paths)))

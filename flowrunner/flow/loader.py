@@ -55,7 +55,11 @@ def flow_from_tree(tree: yamltree.Tree, path: str) -> Flow:
 def check_file(path: str) -> None:
     """Load a flow file, or a piece file (one that says `piece:`), for its problems only."""
     tree = yamltree.read(path)
-    if isinstance(tree.data, dict) and "piece" in tree.data and "version" not in tree.data:
+    data = tree.data if isinstance(tree.data, dict) else {}
+    if "tests" in data and "states" not in data:
+        message = f"this is a flow test file: run it with flowrunner test {path}"
+        raise FlowError([Problem(path, 1, 1, message)])
+    if "piece" in data and "version" not in data:
         piece_from_tree(tree, path)
     else:
         flow_from_tree(tree, path)

@@ -7,6 +7,7 @@ is packaged as `schemas/flow-test.schema.json`.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -14,10 +15,20 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from . import hints as newcomer
 from .errors import Hints, Problem, Trail, excerpt
 from .vocabulary import flow_schema, piece_schema
 from .yamltree import Tree
 
+_WANTED = {  # JSON Schema's type names, as a flow's author says them
+    "string": "text",
+    "object": "a mapping",
+    "array": "a list",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true/false",
+    "object or null": "a mapping or nothing",
+}
 _TYPES = {
     dict: "a mapping",
     list: "a list",
@@ -61,8 +72,11 @@ def _problem(error: ValidationError, tree: Tree, path: str, hints: Hints) -> Pro
     if error.validator == "additionalProperties":
         return _unknown_keys(error, tree, path, trail, hints)
     if "propertyNames" in error.absolute_schema_path:
-        line, col = tree.where((*trail, str(error.instance)), key=True)
-        return Problem(path, line, col, _message(error, hints), trail)
+        key = str(error.instance)
+        line, col = tree.where((*trail, key), key=True)
+        # a delay names its timer (`after.2 sec`); a bad name is shown in the message already
+        at = (*trail, key) if error.schema.get("pattern") == _DURATION else trail  # type: ignore[union-attr]
+        return Problem(path, line, col, _message(error, hints), at)
     line, col = tree.where(trail)
     return Problem(path, line, col, _message(error, hints), trail)
 
@@ -87,8 +101,15 @@ def _unknown_keys(
     instance: dict[str, Any] = error.instance  # type: ignore[assignment]
     key = min(set(instance) - set(allowed), key=lambda k: tree.where((*trail, k), key=True))
     line, col = tree.where((*trail, key), key=True)
+    if schema.get("description", "").startswith(_ONE_ACTION):  # an action of a `do` list
+        hint = newcomer.dialplan_action(key) or hints.did_you_mean(key, allowed)
+        return Problem(path, line, col, f"unknown action '{excerpt(key)}'{hint}", trail)
     message = f"unknown key '{excerpt(key)}'{hints.did_you_mean(key, allowed)}"
     return Problem(path, line, col, message, trail)
+
+
+_ONE_ACTION = "One action with its parameters"
+_DURATION = "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"
 
 
 def _message(error: ValidationError, hints: Hints) -> str:
@@ -96,15 +117,22 @@ def _message(error: ValidationError, hints: Hints) -> str:
     value, kind, limit = error.instance, error.validator, error.validator_value
     if kind == "required":
         return f"missing key {error.message.split(' is a required')[0]}"
+    schema: dict[str, Any] = error.schema  # type: ignore[assignment]
     if kind == "type":
         wanted: Any = " or ".join(limit) if isinstance(limit, list) else limit
-        return f"expected {wanted}, got {_TYPES.get(type(value), type(value).__name__)}"
+        got = _TYPES.get(type(value), type(value).__name__)
+        message = f"expected {_WANTED.get(wanted, wanted)}, got {got}"
+        return message + _type_hint(value, wanted, schema)
     if kind == "enum":
         options = tuple(str(o) for o in limit)  # type: ignore[union-attr]
         return (
             f"'{excerpt(str(value))}' is not allowed here{hints.did_you_mean(str(value), options)}"
         )
-    schema: dict[str, Any] = error.schema  # type: ignore[assignment]
+    if kind == "pattern" and schema.get("pattern") == _DURATION:
+        meant = newcomer.duration_for(value)
+        return f"'{excerpt(str(value))}' is not a duration: write " + (
+            meant or "a number and a unit, e.g. 500ms, 2s, 1.5s, 1m, 1h"
+        )
     if kind in ("pattern", "not") and "description" in schema:
         return f"'{excerpt(str(value))}' is not valid: {schema['description']}"
     if kind == "uniqueItems":
@@ -112,6 +140,19 @@ def _message(error: ValidationError, hints: Hints) -> str:
     if kind in _SIZES and isinstance(value, dict | list | str):
         return _size(kind, limit, value)
     return _shortened(error)
+
+
+def _type_hint(value: Any, wanted: str, schema: dict[str, Any]) -> str:
+    """What to write instead of a number where text goes: a duration with its unit, or the
+    number in quotes (a key, a digit, a name)."""
+    if wanted != "string" or isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    pattern = schema.get("pattern")
+    if pattern == _DURATION:
+        return f": a duration has a unit, write {newcomer.duration_for(value)}"
+    if pattern is None or re.search(pattern, str(value)):  # quoted, it would do
+        return f": write it in quotes, {newcomer.quoted(value)}"
+    return ""
 
 
 _SIZES = {

@@ -326,8 +326,8 @@ def _definitions() -> dict[str, Schema]:
         },
         "duration": {
             "type": "string",
-            "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m)$",
-            "description": "A duration: a number and a unit, e.g. 500ms, 2s, 1.5s, 1m.",
+            "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$",
+            "description": "A duration: a number and a unit, e.g. 500ms, 2s, 1.5s, 1m, 1h.",
         },
         "goto": {"$ref": "#/$defs/stateName", "description": "The state to go to."},
         "when": {

@@ -54,6 +54,10 @@ def load_test_file(path: str) -> TestFile:
     tree = yamltree.read(path)
     if not isinstance(tree.data, dict):
         raise FlowError([Problem(path, 1, 1, "a test file must be a mapping with 'tests'")])
+    if "states" in tree.data and "tests" not in tree.data:
+        tests = Path(path).with_name(Path(path).stem + ".test.yaml")
+        message = f"this is a flow, not a flow test file: its tests go in {tests.name}"
+        raise FlowError([Problem(path, 1, 1, f"{message}; flowrunner validate checks the flow")])
     problems = schema.check(tree, path, "flow-test")
     if problems:
         raise FlowError(problems)

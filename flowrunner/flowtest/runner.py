@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,15 +55,20 @@ def _compare(expect: Expected, result: SimResult) -> list[str]:
     if expect.state is not None and expect.state != result.final_state:
         problems.append(f"state: expected {excerpt(expect.state)}, got {result.final_state}")
     if expect.ended is not None and expect.ended != result.ended:
-        problems.append(f"ended: expected {expect.ended}, got {result.ended}")
+        problems.append(f"ended: expected {_shown(expect.ended)}, got {_shown(result.ended)}")
     sent = [f"{web.request.method} {web.request.url}" for web in result.web]
     if expect.http is not None and list(expect.http) != sent:
         problems += ["http requests differ (- expected, + actual):", *_diff(expect.http, sent)]
     for name, value in (expect.vars or {}).items():
-        if result.vars.get(name) != value:
-            wanted, got = excerpt(repr(value)), excerpt(repr(result.vars.get(name)))
-            problems.append(f"vars.{excerpt(name)}: expected {wanted}, got {got}")
+        wanted, got = _shown(value), _shown(result.vars.get(name))
+        if wanted != got:  # as written: "1" is not 1, true is not 1
+            problems.append(f"vars.{excerpt(name)}: expected {excerpt(wanted)}, got {excerpt(got)}")
     return problems
+
+
+def _shown(value: object) -> str:
+    """A value as a flow test writes it (JSON: null, true, "1"), not as Python prints it."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _same(

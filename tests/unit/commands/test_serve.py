@@ -24,7 +24,7 @@ def test_an_invalid_flow_stops_serve_at_start_with_validates_errors(
     flow = tmp_path / "flow.yaml"
     flow.write_text((REPO / "flows" / "channel-state.yaml").read_text().replace("2s:", "2x:"))
     assert main(["serve", str(flow), "--ari-url", "http://127.0.0.1:9"]) == 1
-    assert capsys.readouterr().out.startswith(f"{flow}:18:7: states.ringing.after: '2x'")
+    assert capsys.readouterr().out.startswith(f"{flow}:18:7: states.ringing.after.2x: '2x'")
 
 
 def test_two_flows_cannot_serve_one_app(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -241,7 +241,8 @@ def test_a_phone_number_value_is_not_a_crash(
     code, out = validate(capsys, path)
     assert code == 1
     assert out == [
-        f"{path}:7:51: states.start.do[0].set_variable.value: expected string, got a number"
+        f"{path}:7:51: states.start.do[0].set_variable.value: expected text, got a number: "
+        'write it in quotes, "612345678"'
     ]
 
 

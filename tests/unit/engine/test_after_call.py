@@ -123,7 +123,7 @@ def test_the_after_call_phase_is_data_like_the_rest_of_the_call(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("action", "message"),
     [
-        ("answer", "expected object, got text"),  # a bare name: set and http need parameters
+        ("answer", "expected a mapping, got text"),  # a bare name: set and http need parameters
         ("{play: {media: sound:x}}", "unknown key 'play'; expected one of: http, set"),
     ],
 )

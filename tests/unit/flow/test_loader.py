@@ -118,7 +118,7 @@ def test_schema_problems_stop_before_the_semantic_checks(tmp_path: Path) -> None
             final: maybe
         """,
     )
-    assert problems(path) == [f"{path}:6:12: states.start.final: expected boolean, got text"]
+    assert problems(path) == [f"{path}:6:12: states.start.final: expected true/false, got text"]
 
 
 def test_duration_and_semantic_problems_come_together_in_file_order(tmp_path: Path) -> None:

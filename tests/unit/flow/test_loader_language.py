@@ -253,7 +253,7 @@ def test_a_collect_timeout_must_be_a_duration(tmp_path: Path) -> None:
     )
     assert found == [
         f"{path}:6:51: states.start.do[0].collect.first_digit_timeout: "
-        "'5x' is not valid: A duration: a number and a unit, e.g. 500ms, 2s, 1.5s, 1m."
+        "'5x' is not a duration: write a number and a unit, e.g. 500ms, 2s, 1.5s, 1m, 1h"
     ]
 
 

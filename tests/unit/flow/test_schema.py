@@ -93,7 +93,7 @@ def test_an_unknown_action_name_suggests_the_closest() -> None:
 
 def test_an_unknown_action_with_parameters_suggests_the_closest() -> None:
     assert flow_with(do="[{plya: {media: 'sound:x'}}]") == [
-        f"{PATH}:6:11: states.start.do[0]: unknown key 'plya'; did you mean 'play'?"
+        f"{PATH}:6:11: states.start.do[0]: unknown action 'plya'; did you mean 'play'?"
     ]
 
 
@@ -129,15 +129,15 @@ def test_a_missing_required_parameter(do: str, where: str, action: str, key: str
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"app": "5"}, "2:6: app: expected string, got a number"),
-        ({"app": "[demo]"}, "2:6: app: expected string, got a list"),
-        ({"do": "answer"}, "6:9: states.start.do: expected array, got text"),
-        ({"target": "3"}, "8:18: states.start.on.StasisEnd: expected string, got a number"),
-        ({"final": "'true'"}, "12:12: states.done.final: expected boolean, got text"),
-        ({"final": "1"}, "12:12: states.done.final: expected boolean, got a number"),
+        ({"app": "5"}, '2:6: app: expected text, got a number: write it in quotes, "5"'),
+        ({"app": "[demo]"}, "2:6: app: expected text, got a list"),
+        ({"do": "answer"}, "6:9: states.start.do: expected a list, got text"),
+        ({"target": "3"}, "8:18: states.start.on.StasisEnd: expected text, got a number"),
+        ({"final": "'true'"}, "12:12: states.done.final: expected true/false, got text"),
+        ({"final": "1"}, "12:12: states.done.final: expected true/false, got a number"),
         (
             {"do": "[{hangup: []}]"},
-            "6:19: states.start.do[0].hangup: expected object or null, got a list",
+            "6:19: states.start.do[0].hangup: expected a mapping or nothing, got a list",
         ),
     ],
 )
@@ -147,7 +147,7 @@ def test_a_value_of_the_wrong_type(changes: dict[str, str], expected: str) -> No
 
 def test_the_wrong_type_for_states() -> None:
     assert problems("version: 1\napp: demo\ninitial: start\nstates: [start]\n") == [
-        f"{PATH}:4:9: states: expected object, got a list"
+        f"{PATH}:4:9: states: expected a mapping, got a list"
     ]
 
 
@@ -165,12 +165,21 @@ def test_only_version_1_is_known(version: str) -> None:
     assert problems(text) == [f"{PATH}:1:10: version: 1 was expected"]
 
 
-@pytest.mark.parametrize("after", ["2x", "2", "2 s", "-1s", "1h", "1.s", "2S"])
-def test_a_bad_duration_points_at_the_key_not_its_value(after: str) -> None:
+UNITS = "a number and a unit, e.g. 500ms, 2s, 1.5s, 1m, 1h"
+
+
+@pytest.mark.parametrize(
+    ("after", "write"),
+    [("2x", UNITS), ("2", "2s"), ("2 s", "2s"), ("-1s", UNITS), ("1.s", UNITS), ("2S", "2s")],
+)
+def test_a_bad_duration_points_at_the_key_not_its_value(after: str, write: str) -> None:
     assert flow_with(after=after) == [
-        f"{PATH}:10:7: states.start.after: '{after}' is not valid: "
-        "A duration: a number and a unit, e.g. 500ms, 2s, 1.5s, 1m."
+        f"{PATH}:10:7: states.start.after.{after}: '{after}' is not a duration: write {write}"
     ]
+
+
+def test_a_duration_may_be_in_hours() -> None:
+    assert flow_with(after="1h") == []
 
 
 STATE_NAME = "A state name: lower case letters, digits and _, starting with a letter."
@@ -220,7 +229,7 @@ def test_action_routes_examples() -> None:
 
 def test_an_empty_state_is_reported_on_its_own_line() -> None:
     found = problems(TEMPLATE.format(**GOOD).replace("  done:\n    final: true\n", "  done:\n"))
-    assert found == [f"{PATH}:11:3: states.done: expected object, got nothing (null)"]
+    assert found == [f"{PATH}:11:3: states.done: expected a mapping, got nothing (null)"]
 
 
 # Hostile values: a message counts or cuts, never echoes a whole value
@@ -265,3 +274,55 @@ def test_a_value_echoed_by_jsonschema_is_cut() -> None:
     assert (
         found == f"{PATH}:4:21: limits.max_steps: {'9' * 79}… is greater than the maximum of 100000"
     )
+
+
+# -- hints for what newcomers write -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "hint"),
+    [
+        ("Playback", "Asterisk's Playback is play here"),
+        ("background", "Asterisk's BackGround is play here"),
+        ("Read", "Asterisk's Read is collect here"),
+        ("Goto", "Asterisk's Goto is continue here"),
+        ("ConfBridge", "Asterisk's ConfBridge is conference here"),
+    ],
+)
+def test_a_dialplan_application_is_named_as_its_action(action: str, hint: str) -> None:
+    assert flow_with(do=f"[{{{action}: {{media: 'sound:x'}}}}]") == [
+        f"{PATH}:6:11: states.start.do[0]: unknown action '{action}'; {hint}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [("20", "write 20s"), ("1.5", "write 1.5s")],
+)
+def test_a_number_for_a_duration_gets_its_unit(written: str, hint: str) -> None:
+    found = flow_with(do=f"[{{collect: {{into: x, first_digit_timeout: {written}}}}}]")
+    assert found == [
+        f"{PATH}:6:51: states.start.do[0].collect.first_digit_timeout: expected text, got a "
+        f"number: a duration has a unit, {hint}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("after", "write"), [("2 sec", "2s"), ("500 ms", "500ms"), ("1 minute", "1m"), ("3h", None)]
+)
+def test_a_duration_in_words_gets_its_spelling(after: str, write: str | None) -> None:
+    found = flow_with(after=after)
+    if write is None:
+        assert found == []
+    else:
+        assert found == [
+            f"{PATH}:10:7: states.start.after.{after}: '{after}' is not a duration: write {write}"
+        ]
+
+
+def test_a_key_written_as_a_number_gets_its_quotes() -> None:
+    found = flow_with(event="ChannelDtmfReceived", target="{digit: 1, goto: done}")
+    assert found == [
+        f"{PATH}:8:36: states.start.on.ChannelDtmfReceived.digit: expected text, got a number: "
+        'write it in quotes, "1"'
+    ]
