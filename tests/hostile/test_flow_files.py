@@ -305,16 +305,18 @@ def test_graph_labels_stay_on_one_line(capsys: pytest.CaptureFixture[str]) -> No
         [
             "stateDiagram-v2",
             "    [*] --> start",
-            "    start --> ended : ChannelVarset [variable=A\\nB]",
-            "    start --> ended : StasisEnd [caller.number ==\\n'100'\\n]",
-            "    start --> ended : StasisEnd",
             "    ended --> [*]",
+            "    start --> ended : ChannelVarset [variable=A\\nB]; 1. StasisEnd [caller.number "
+            "==\\n'100'\\n]; 2. StasisEnd",
         ],
     )
     code, out, _ = run(capsys, "graph", "--format", "dot", path)
     assert code == 0
     assert "    _start -> start;" in out  # the entry point is not the state named start
-    assert "    start -> ended [label=\"StasisEnd [caller.number ==\\\\n'100'\\\\n]\"];" in out
+    assert (
+        r"""    start -> ended [label="ChannelVarset [variable=A\\nB]; 1. StasisEnd """
+        r"""[caller.number ==\\n'100'\\n]; 2. StasisEnd"];"""
+    ) in out
 
 
 # -- one kind of file for the other -------------------------------------------------------------

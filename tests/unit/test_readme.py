@@ -14,6 +14,7 @@ from fakes import REPO
 from flowrunner.cli import main
 from flowrunner.engine.machine import compile_flow
 from flowrunner.flow import FlowError, load_flow, yamltree
+from flowrunner.flow.graph import mermaid
 from flowrunner.flow.loader import check_file
 from flowrunner.flowtest.cases import load_test_file
 from flowrunner.flowtest.runner import run_case
@@ -146,3 +147,12 @@ def test_each_flow_test_excerpt_passes_against_its_flow(tmp_path: Path, text: st
     for case in test_file.cases:
         assert f"name: {case.name}" in shipped, f"'{case.name}' is not in {named.group(1)}"
         assert run_case(compiled, case).passed, case.name
+
+
+def test_the_drawn_flow_is_current() -> None:
+    """The README's picture is `flowrunner graph flows/channel-state.yaml`, as it draws now."""
+    drawn = re.search(r"```mermaid\n(.*?)```", README, re.S)
+    assert drawn is not None
+    assert drawn.group(1).rstrip("\n") == mermaid(
+        load_flow(str(REPO / "flows" / "channel-state.yaml"))
+    )

@@ -32,12 +32,26 @@ def test_then_and_guarded_timers_are_drawn_with_their_guards(tmp_path: Path) -> 
     assert mermaid(load_flow(str(path))).splitlines() == [
         "stateDiagram-v2",
         "    [*] --> start",
-        "    start : do answer",
-        "    start --> priority : then [vip]",
-        "    start --> queue : then",
-        "    start --> ended : StasisEnd",
-        "    queue --> ended : after 30s [not vip]",
-        "    queue --> ended : StasisEnd",
-        "    priority --> ended : StasisEnd",
+        '    state "any state" as _any',
+        "    start : answer",
         "    ended --> [*]",
+        "    _any --> ended : StasisEnd",  # flow-wide: drawn once
+        "    start --> priority : 1. then [vip]",  # guards numbered in the order they are tried
+        "    start --> queue : 2. then",
+        "    queue --> ended : after 30s [not vip]",
+    ]
+
+
+def test_parallel_edges_are_one_and_boxes_say_what_actions_do(tmp_path: Path) -> None:
+    path = tmp_path / "flow.yaml"
+    path.write_text(
+        "version: 1\napp: demo\ninitial: start\nstates:\n  start:\n"
+        "    do: [{play: {media: [sound:a, 'digits:{{ caller.number }}']}}, {set: {n: 1, m: 2}}]\n"
+        "    on: {PlaybackFinished: ended, StasisEnd: ended}\n  ended: {final: true}\n"
+    )
+    assert mermaid(load_flow(str(path))).splitlines()[2:] == [
+        "    start : play sound:a, digits:{{ caller.number }}",
+        "    start : set n, m",
+        "    ended --> [*]",
+        "    start --> ended : PlaybackFinished; StasisEnd",
     ]

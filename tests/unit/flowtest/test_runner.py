@@ -88,10 +88,10 @@ def test_graph_labels_show_the_filters_and_guards_a_transition_needs(
 ) -> None:
     assert main(["graph", str(REPO / "flows" / "ivr-menu.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "    menu --> sales : DigitsCollected [choice == '1']" in out
-    assert "    greeting --> operator : ChannelDtmfReceived [digit=*]" in out
+    assert "    menu --> sales : 1. DigitsCollected [choice == '1']" in out
+    assert "    _any --> operator : ChannelDtmfReceived [digit=*]" in out
     assert main(["graph", "--format", "dot", str(REPO / "flows" / "caller-lookup.yaml")]) == 0
-    assert "lookup -> vip [label=\"HttpSucceeded [customer.tier == 'vip']\"];" in (
+    assert "lookup -> vip [label=\"1. HttpSucceeded [customer.tier == 'vip']\"];" in (
         capsys.readouterr().out
     )
 
