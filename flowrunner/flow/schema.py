@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from . import hints as newcomer
 from .errors import Hints, Problem, Trail, excerpt
+from ..steps import ACTIONS
 from .vocabulary import flow_schema, piece_schema
 from .yamltree import Tree
 
@@ -109,6 +110,7 @@ def _unknown_keys(
 
 
 _ONE_ACTION = "One action with its parameters"
+_ACTION_NAMES = tuple(sorted(ACTIONS))
 _DURATION = "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"
 
 
@@ -125,6 +127,9 @@ def _message(error: ValidationError, hints: Hints) -> str:
         return message + _type_hint(value, wanted, schema)
     if kind == "enum":
         options = tuple(str(o) for o in limit)  # type: ignore[union-attr]
+        if options == _ACTION_NAMES:  # a bare action of a `do` list
+            hint = newcomer.dialplan_action(str(value)) or hints.did_you_mean(str(value), options)
+            return f"unknown action '{excerpt(str(value))}'{hint}"
         return (
             f"'{excerpt(str(value))}' is not allowed here{hints.did_you_mean(str(value), options)}"
         )

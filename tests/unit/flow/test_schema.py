@@ -87,7 +87,7 @@ def test_an_unknown_event_in_the_top_level_on() -> None:
 
 def test_an_unknown_action_name_suggests_the_closest() -> None:
     assert flow_with(do="[answer, plya]") == [
-        f"{PATH}:6:18: states.start.do[1]: 'plya' is not allowed here; did you mean 'play'?"
+        f"{PATH}:6:18: states.start.do[1]: unknown action 'plya'; did you mean 'play'?"
     ]
 
 
