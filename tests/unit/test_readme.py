@@ -33,6 +33,8 @@ def yaml_blocks() -> list[tuple[int, str, str]]:
         before = README[: match.start()].rstrip().splitlines()[-1]
         if before == BROKEN_INTRO:
             kind = "broken"
+        elif re.match(r"# \.(pre-commit|github)", text):
+            kind = "tooling"  # another tool's file: the hooks are tested in tests/packaging
         elif re.search(r"^tests:", text, re.M):
             kind = "test"
         elif re.match(r"# flows/\S+\.yaml", text) and not re.search(r"^version: 1", text, re.M):
