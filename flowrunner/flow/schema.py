@@ -15,9 +15,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from ..steps import ACTIONS
 from . import hints as newcomer
 from .errors import Hints, Problem, Trail, excerpt
-from ..steps import ACTIONS
 from .vocabulary import flow_schema, piece_schema
 from .yamltree import Tree
 
