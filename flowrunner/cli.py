@@ -330,6 +330,12 @@ def _schema(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="flow (default), flow-piece (a piece of states, see uses:) or flow-test (the "
         "schema of NAME.test.yaml files)",
     )
+    p.add_argument(
+        "--write",
+        metavar="DIR",
+        help="write the three schemas (flow, flow-piece, flow-test) into DIR and print the "
+        "$schema line for each, which works from any folder",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

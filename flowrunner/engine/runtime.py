@@ -315,17 +315,23 @@ class Runtime:
         if wanted and self.to_flow(call, payload["type"], payload, reason):
             return
         self.sender.hang_up(call)
-        self.end(call, why, error=error)
+        by = "loop_guard" if payload["type"] == "LimitReached" else "failure"
+        self.end(call, why, error=error, by=by)
 
     def _finish(self, call: Call) -> None:
         """The flow reached a final state and its actions are done: release the channel."""
+        by = "caller" if call.left_app and not call.leaving else "flow"  # it hung up first
         if not call.leaving:
             self.sender.hang_up(call)
-        self.end(call, "flow finished")
+        self.end(call, "flow finished", by=by)
 
-    def end(self, call: Call, reason: str, *, error: bool = False) -> None:
+    def end(self, call: Call, reason: str, *, error: bool = False, by: str = "") -> None:
+        """The call is over. `by` says who ended it, for logs and flow tests: the flow, the
+        caller, the loop guard, an unhandled failure, or a bug; by default the flow when it
+        had asked the channel to leave, else the caller."""
         if call.ended:
             return
+        by = by or ("flow" if call.leaving else "caller")
         call.ended = True  # from here on, what its steps send goes at once, unanswered
         for running in list(call.running.values()):
             running.step.on_end(self.context(call, running))
@@ -336,7 +342,7 @@ class Runtime:
         for bridge, _ in call.bridges():
             self.disown_bridge(bridge, call)
         message = f"call ended after {self.clock.now() - call.started_at:.3f}s in {call.current}"
-        fields = {"reason": reason, "state": call.current, "error": error}
+        fields = {"reason": reason, "state": call.current, "error": error, "by": by}
         level = "error" if error else "info"
         self.journal.record(call.channel_name, "end", f"{message}: {reason}", level=level, **fields)
         if call.compiled.flow.after_call and reason != INTERNAL_ERROR:
@@ -388,7 +394,7 @@ class Runtime:
         if call is not None and not call.ended:
             self.sender.hang_up(call)
             try:
-                self.end(call, INTERNAL_ERROR, error=True)
+                self.end(call, INTERNAL_ERROR, error=True, by="bug")
             except Exception:  # the bug may be in a step's clean-up: the call ends anyway
                 self.calls.pop(call.channel_id, None)
 

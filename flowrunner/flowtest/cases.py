@@ -26,6 +26,7 @@ class Expected:
     ended: bool | None = None
     vars: dict[str, Any] | None = None
     http: tuple[str, ...] | None = None  # 'METHOD URL' of each web request, in order
+    ended_by: str | None = None  # flow, caller, loop_guard, failure
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class _Reader:
                 ended=expect.get("ended"),
                 vars=expect.get("vars"),
                 http=None if "http" not in expect else tuple(expect["http"]),
+                ended_by=expect.get("ended_by"),
             ),
         )
 

@@ -56,6 +56,9 @@ def _compare(expect: Expected, result: SimResult) -> list[str]:
         problems.append(f"state: expected {excerpt(expect.state)}, got {result.final_state}")
     if expect.ended is not None and expect.ended != result.ended:
         problems.append(f"ended: expected {_shown(expect.ended)}, got {_shown(result.ended)}")
+    if expect.ended_by is not None and expect.ended_by != result.ended_by:
+        got = result.ended_by or "nobody: it had not ended"
+        problems.append(f"ended_by: expected {expect.ended_by}, got {got}")
     sent = [f"{web.request.method} {web.request.url}" for web in result.web]
     if expect.http is not None and list(expect.http) != sent:
         problems += ["http requests differ (- expected, + actual):", *_diff(expect.http, sent)]

@@ -46,6 +46,7 @@ class SimResult:
     duration: float
     vars: dict[str, Any] = field(default_factory=dict)  # the flow's variables at the end
     web: list[SentWebRequest] = field(default_factory=list)
+    ended_by: str = ""  # flow, caller, loop_guard, failure or bug; "" while it runs
 
 
 class _Recorder:
@@ -54,11 +55,13 @@ class _Recorder:
         self.timeline: list[Happening] = []
         self.final_state = ""
         self.ended = False
+        self.ended_by = ""
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
         self.timeline.append(Happening(self.clock.now(), kind, message, fields))
         if kind == "end":
             self.ended, self.final_state = True, str(fields.get("state", ""))
+            self.ended_by = str(fields.get("by", ""))
 
 
 def simulate(
@@ -113,6 +116,7 @@ def simulate(
         clock.now(),
         dict(call.vars) if call else {},
         web.sent,
+        recorder.ended_by,
     )
 
 

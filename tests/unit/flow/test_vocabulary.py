@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from fakes import REPO
@@ -56,3 +57,20 @@ def test_what_a_flow_test_may_fail_is_every_request_a_step_makes() -> None:
     names = request_names()
     assert {"answer", "play", "stop_playback", "ari", "dial_create", "bridge_add"} <= names
     assert "http" not in names  # a web request: canned replies say how it goes
+
+
+def test_schema_write_puts_all_three_where_any_folder_can_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["schema", "--write", str(tmp_path / "schemas")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    folder = (tmp_path / "schemas").resolve()
+    assert lines == [
+        f"flow files: # yaml-language-server: $schema={(folder / 'flow.schema.json').as_uri()}",
+        "piece files: # yaml-language-server: "
+        f"$schema={(folder / 'flow-piece.schema.json').as_uri()}",
+        "flow test files: # yaml-language-server: "
+        f"$schema={(folder / 'flow-test.schema.json').as_uri()}",
+    ]
+    assert json.loads((folder / "flow.schema.json").read_text()) == flow_schema()
+    assert json.loads((folder / "flow-piece.schema.json").read_text()) == piece_schema()

@@ -69,7 +69,7 @@ def test_a_broken_test_file_is_reported_with_its_position(
     tests.write_text(tests.read_text().replace("1s hangup", "1s hangs-up"))
     assert main(["test", str(flows)]) == 1
     assert (
-        f"{tests}:22:9: tests[1].caller[0]: '1s hangs-up' is not valid" in capsys.readouterr().out
+        f"{tests}:23:9: tests[1].caller[0]: '1s hangs-up' is not valid" in capsys.readouterr().out
     )
 
 
@@ -239,3 +239,18 @@ def test_without_a_flows_folder_test_says_what_to_give(
         "there is no flows/ folder here: give the test files or folders to run, e.g. "
         "flowrunner test path/to/flows\n"
     )
+
+
+def test_a_case_says_who_ended_the_call(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flow = tmp_path / "loop.yaml"
+    flow.write_text(
+        "version: 1\napp: loop\ninitial: a\nlimits: {max_steps: 5}\non: {StasisEnd: ended}\n"
+        "states:\n  a: {then: b}\n  b: {then: a}\n  ended: {final: true}\n"
+    )
+    tests = tmp_path / "loop.test.yaml"
+    case = "tests:\n  - name: loops\n    expect: {{ended_by: {by}}}\n"
+    tests.write_text(case.format(by="loop_guard"))
+    assert main(["test", str(tests)]) == 0
+    tests.write_text(case.format(by="caller"))
+    assert main(["test", str(tests)]) == 1
+    assert "ended_by: expected caller, got loop_guard" in capsys.readouterr().out
