@@ -465,7 +465,7 @@ class _Checker:
     def __init__(self, builder: _Builder, trail: Trail) -> None:
         self.builder, self.trail = builder, trail
 
-    def problem(self, where: tuple[str, ...], message: str) -> None:
+    def problem(self, where: tuple[str | int, ...], message: str) -> None:
         self.builder.problem((*self.trail, *where), message)
 
     def did_you_mean(

@@ -235,6 +235,8 @@ def parse(text: str, path: str) -> Tree:
         message = " ".join(
             excerpt(str(part), 120) for part in (error.context, error.problem) if part
         )
+        if "mapping values are not allowed here" in message:  # `name: a: b`, a colon in text
+            message += "; a text with ': ' in it needs quotes: name: 'press 1: sales'"
         raise FlowError([Problem(path, line, col, f"YAML syntax error: {message}")]) from None
     except ReaderError as error:
         line, col = _line_col(text, error.position)

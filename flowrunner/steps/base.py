@@ -163,7 +163,7 @@ class Step:
 class Checker(Protocol):
     """What an action's load-time check may use: the loader, which knows where things are."""
 
-    def problem(self, where: tuple[str, ...], message: str) -> None:
+    def problem(self, where: tuple[str | int, ...], message: str) -> None:
         """A problem at a parameter (`("params", "x")`), or at the action itself (`()`)."""
 
     def did_you_mean(self, word: str, options: Iterable[str], *, listed: str = ...) -> str: ...

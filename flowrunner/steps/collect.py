@@ -180,8 +180,18 @@ class CollectStep(Step):
 
 
 def check(params: Mapping[str, Any], checker: Checker) -> None:
-    """A pattern is checked here, so it cannot fail during a call: no template in it."""
+    """A pattern is checked here, so it cannot fail during a call: no template in it. A listed
+    entry holding the terminator can never be collected: that key ends the entry."""
     valid = params.get("valid")
+    terminator = params.get("terminator", "#")
+    if isinstance(valid, list) and terminator != "none":
+        for i, entry in enumerate(valid):
+            if isinstance(entry, str) and terminator in entry and not checker.is_template(entry):
+                message = (
+                    f"'{entry}' can never be collected: {terminator} ends the entry (the "
+                    "terminator); set terminator: none, or another key"
+                )
+                checker.problem(("valid", i), message)
     if not isinstance(valid, str):
         return
     if checker.is_template(valid):

@@ -374,3 +374,12 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
 
 def test_a_nul_in_the_path_is_a_problem() -> None:
     assert problem("a\0b.yaml") == "a\\x00b.yaml: cannot read: embedded null byte"
+
+
+def test_a_colon_in_plain_text_gets_the_quotes_it_needs() -> None:
+    with pytest.raises(FlowError) as caught:
+        parse("tests:\n  - name: press 1: sales\n", "t.test.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "t.test.yaml:2:18: YAML syntax error: mapping values are not allowed here; a text with "
+        "': ' in it needs quotes: name: 'press 1: sales'"
+    ]
