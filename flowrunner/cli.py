@@ -308,6 +308,12 @@ def _simulate(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="when the call is placed, with its UTC offset, e.g. 2026-12-24T16:00:00+01:00 "
         "(what `now` and `hours` see); default: now",
     )
+    p.add_argument(
+        "--case",
+        metavar="FILE::NAME",
+        help="simulate a flow test case's call (its caller, channel, failures, callees, web "
+        "replies, room and time), then say whether it passes; --event and --fail add to it",
+    )
 
 
 def _graph(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -254,3 +254,23 @@ def test_a_case_says_who_ended_the_call(tmp_path: Path, capsys: pytest.CaptureFi
     tests.write_text(case.format(by="caller"))
     assert main(["test", str(tests)]) == 1
     assert "ended_by: expected caller, got loop_guard" in capsys.readouterr().out
+
+
+def test_simulate_runs_a_flow_test_case_and_says_how_it_went(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    flow = str(REPO / "flows" / "caller-lookup.yaml")
+    case = f"{REPO}/flows/caller-lookup.test.yaml::a known customer continues as customer, at once"
+    assert main(["simulate", flow, "--case", case]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "entered caller-lookup (caller 200, extension 1000" in out[0]  # the case's caller
+    assert out[-1] == "case: PASSED"
+    assert main(["simulate", flow, "--case", case, "--fail", "answer=500"]) == 0
+    failed = capsys.readouterr().out.splitlines()
+    assert "case: FAILED" in failed
+    assert "    actions differ (- expected, + actual):" in failed
+    assert main(["simulate", flow, "--case", "nothing"]) == 2
+    assert capsys.readouterr().out == (
+        "flowrunner simulate: --case wants FILE::NAME, as flowrunner test prints it; got "
+        "'nothing'\n"
+    )
