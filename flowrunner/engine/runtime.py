@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import queue
 import traceback
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..flow.model import THEN
 from ..ports import STEP_CHANNEL, Clock, Event, Journal, Keeper, Speech, Transport, WebClient
+from . import after_call
 from .call import FLOW, Call, Running, new_call
 from .context import StepContext
 from .journal import record_event, reply_line, start_line
@@ -33,7 +33,6 @@ from .reconcile import Reconciler, Stray
 from .sending import Sender
 from .timers import Timers
 
-AFTER_CALL = "after_call"  # the flow's timer bounding its after_call actions
 INTERNAL_ERROR = "internal error"
 
 
@@ -184,8 +183,8 @@ class Runtime:
         deadline = self.timers.take(call, due) if call else None
         if call is None or deadline is None:
             return  # cancelled, replaced, or its call is over
-        if due.owner == FLOW and due.tag == AFTER_CALL:
-            self._after_call_over(call, cut=True)
+        if due.owner == FLOW and due.tag == after_call.BOUND:
+            after_call.over(self, call, cut=True)
         elif due.owner == FLOW and due.tag == THEN:
             self.to_flow(call, THEN, None, "actions done")
         elif due.owner == FLOW:
@@ -293,7 +292,7 @@ class Runtime:
         state = call.compiled.flow.states.get(call.current)
         if call.after:
             if call.steps_done():
-                self._after_call_over(call)
+                after_call.over(self, call)
         elif state is None:  # not started yet
             return
         elif state.final:
@@ -346,40 +345,9 @@ class Runtime:
         level = "error" if error else "info"
         self.journal.record(call.channel_name, "end", f"{message}: {reason}", level=level, **fields)
         if call.compiled.flow.after_call and reason != INTERNAL_ERROR:
-            self._after_call(call, reason if error else "")
+            after_call.begin(self, call, reason if error else "")
         else:
             del self.calls[call.channel_id]
-
-    # -- after the call ----------------------------------------------------------------------
-
-    def _after_call(self, call: Call, error: str) -> None:
-        """The caller has gone: run the flow's after_call actions (web requests, variables) with
-        the call's final variables, within their time bound. Not kept in the store: a runner
-        that stops meanwhile loses them."""
-        flow = call.compiled.flow
-        reason = error or ("flow ended it" if call.leaving else "caller hung up")
-        duration = round(self.clock.now() - call.started_at, 3)
-        call.info |= {"end_reason": reason, "duration": duration}
-        call.info.setdefault("last_state", call.current)
-        call.after, call.running, call.timers, call.resources = True, {}, {}, {}
-        call.entry += 1
-        call.todo = deque(range(len(flow.after_call)))  # the state's unsent actions are dropped
-        call.holder, call.sending = "", 0  # an ARI reply still to come is only logged
-        self.timers.arm(call, FLOW, AFTER_CALL, flow.after_call_within)
-        self.pump(call)
-
-    def _after_call_over(self, call: Call, cut: bool = False) -> None:
-        """Its after_call actions are done, or their time is up (`cut`): the call is gone."""
-        if self.calls.pop(call.channel_id, None) is None:
-            return
-        took = f"{self.clock.now() - call.started_at - call.info['duration']:.3f}s"
-        if not cut:
-            self.journal.record(call.channel_name, "action", f"after the call: done in {took}")
-            return
-        cut_off = [running.action for running in call.running.values()]
-        cut_off += [call.actions()[index].name for index in call.todo]
-        message = f"after the call: cut off after {took}: {', '.join(cut_off)} not done"
-        self.journal.record(call.channel_name, "action", message, level="warning")
 
     # -- bugs --------------------------------------------------------------------------------
 
