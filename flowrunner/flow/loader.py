@@ -126,8 +126,11 @@ class _Builder:
     def where(self, trail: Trail, *, key: bool = False) -> Where:
         return Where(*self.tree.where(trail, key=key), trail, self.where_path)
 
-    def problem(self, trail: Trail, message: str, at: tuple[int, int] | None = None) -> None:
-        line, col = at or self.tree.where(trail)
+    def problem(
+        self, trail: Trail, message: str, at: tuple[int, int] | None = None, *, key: bool = False
+    ) -> None:
+        """A problem at `trail`: at its value, or at its key (`key`), unless `at` says where."""
+        line, col = at or self.tree.where(trail, key=key)
         self.problems.append(Problem(self.path, line, col, message, trail))
 
     def flow(self) -> Flow:
@@ -137,7 +140,7 @@ class _Builder:
             if name in data["states"]:
                 at: Trail = ("uses", name)
                 message = f"a state is named '{name}' too: rename the use or the state"
-                self.problem(at, message, self.tree.where(at, key=True))
+                self.problem(at, message, key=True)
                 self.broken_uses.add(name)
                 continue
             states |= self.use(name, use, set(states) | set(data.get("uses") or {}))
@@ -179,20 +182,30 @@ class _Builder:
     # -- pieces ------------------------------------------------------------------------------
 
     def load_pieces(self, uses: dict[str, Any]) -> dict[str, pieces.Piece]:
-        """The piece of each use; a piece's own mistakes are noted at its own lines."""
-        found = {}
+        """The piece of each use, each file read and checked once; a piece's own mistakes are
+        noted at its own lines (once, however many uses it has)."""
+        found, loaded = {}, {}
         for name, use in uses.items():
             path = str(Path(self.path).parent / use["piece"])
-            try:
-                found[name] = load_piece(path)
-            except FlowError as error:
+            if path not in loaded:
+                loaded[path] = self.load_piece(path, ("uses", name, "piece"), use["piece"])
+            piece = loaded[path]
+            if piece is None:
                 self.broken_uses.add(name)
-                unreadable = [p for p in error.problems if p.line == 0]
-                for problem in unreadable:  # no file to point at: point at the use
-                    message = f"piece '{excerpt(use['piece'])}': {problem.message}"
-                    self.problem(("uses", name, "piece"), message)
-                self.problems += [p for p in error.problems if p.line != 0]
+            else:
+                found[name] = piece
         return found
+
+    def load_piece(self, path: str, trail: Trail, written: str) -> pieces.Piece | None:
+        try:
+            return load_piece(path)
+        except FlowError as error:
+            for problem in error.problems:
+                if problem.line == 0:  # no file to point at: point at the use
+                    self.problem(trail, f"piece '{excerpt(written)}': {problem.message}")
+                else:
+                    self.problems.append(problem)
+            return None
 
     def use(self, name: str, spec: dict[str, Any], states: set[str]) -> dict[str, State]:
         """The states a use adds, checked against its piece: its parameters and exits. A use
@@ -209,14 +222,14 @@ class _Builder:
             hint = self.hints.did_you_mean(param, tuple(piece.params), listed="parameters are")
             at: Trail = (*trail, "with", param)
             message = f"the piece has no parameter '{param}'{hint}"
-            self.problem(at, message, self.tree.where(at, key=True))
+            self.problem(at, message, key=True)
         for param in [p for p in piece.required if p not in given]:
             self.problem((*trail, "with"), f"the piece needs the parameter '{param}'")
         exits = spec["exits"]
         for exit in sorted(set(exits) - set(piece.exits)):
             hint = self.hints.did_you_mean(exit, tuple(piece.exits), listed="its exits are")
             at = (*trail, "exits", exit)
-            self.problem(at, f"the piece has no exit '{exit}'{hint}", self.tree.where(at, key=True))
+            self.problem(at, f"the piece has no exit '{exit}'{hint}", key=True)
         for exit in [e for e in piece.exits if e not in exits]:
             self.problem((*trail, "exits"), f"the piece's exit '{exit}' leads nowhere: map it")
         for exit, target in exits.items():
@@ -271,8 +284,7 @@ class _Builder:
             opening = self.checked(hours.ranges, value, at) or ()
             for day in self.checked(hours.days, text, at, key=True) or []:
                 if day in week:
-                    where = self.tree.where(at, key=True)
-                    self.problem(at, f"{hours.DAYS[day]} is given twice", where)
+                    self.problem(at, f"{hours.DAYS[day]} is given twice", key=True)
                 week[day] = opening
         closed = {
             self.checked(hours.day_of, text, (*trail, "closed", i))
@@ -292,7 +304,7 @@ class _Builder:
         try:
             return parse(value)
         except hours.HoursError as error:
-            self.problem(trail, str(error), self.tree.where(trail, key=key))
+            self.problem(trail, str(error), key=key)
             return None
 
     def recovery(self, spec: dict[str, Any] | None) -> Transition | None:

@@ -120,3 +120,16 @@ def test_a_use_cannot_have_a_states_name(tmp_path: Path) -> None:
     assert load_problems(str(flow)) == [
         f"{flow}:5:3: uses.door: a state is named 'door' too: rename the use or the state"
     ]
+
+
+def test_a_broken_piece_used_twice_is_reported_once(tmp_path: Path) -> None:
+    twice = FLOW.replace(
+        "uses:\n  door:\n",
+        "uses:\n  back_door:\n    piece: pieces/pin.yaml\n    with: {pin: '1'}\n"
+        "    exits: {ok: inside, failed: ended}\n  door:\n",
+    )
+    flow, piece = files(tmp_path, flow=twice, piece=PIECE.replace("goto: failed}", "goto: faild}"))
+    assert load_problems(str(flow)) == [
+        f"{piece}:13:18: states.ask.on.DigitsCollected[1].goto: unknown state 'faild'; "
+        "did you mean 'failed'?",
+    ]
