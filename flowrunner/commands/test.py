@@ -61,9 +61,9 @@ def main(args: argparse.Namespace) -> int:
     print(f"{passed} passed, {failed} failed{errors} in {seconds:.3f}s")
     if args.junit_xml:
         write_junit(args.junit_xml, results, problems, seconds)
-    short = args.fail_under is not None and _report_coverage(coverage) < args.fail_under
-    if args.coverage and args.fail_under is None:
-        _report_coverage(coverage)
+    short = False
+    if args.coverage or args.fail_under is not None:
+        short = _report_coverage(coverage) < (args.fail_under or 0.0)
     return 1 if failed or problems or not results or short else 0
 
 
@@ -71,9 +71,10 @@ def _report_coverage(coverage: dict[str, Coverage]) -> float:
     """Print what the cases never reached, per flow; return the total, in percent."""
     reached = total = 0
     for covered in coverage.values():
-        for line in covered.lines():
+        lines, flow_reached, flow_total = covered.report()
+        for line in lines:
             print(printable(line))
-        reached, total = reached + covered.counts[0], total + covered.counts[1]
+        reached, total = reached + flow_reached, total + flow_total
     print(f"coverage: {percent(reached, total)} of states and transitions reached")
     return 100.0 * reached / total if total else 100.0
 

@@ -38,37 +38,32 @@ class Coverage:
                 found[(state.name, move.event, move.target)] = None
         return list(found)
 
-    def missed_states(self) -> list[str]:
-        return [name for name in self.flow.states if name not in self.entered]
-
-    def missed_moves(self) -> list[tuple[str, str, str]]:
+    def missed(self) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """The states no case entered, and the transitions no case took."""
         flow_wide = {(event, target) for _, event, target in self.taken}
-        return [
+        states = [name for name in self.flow.states if name not in self.entered]
+        moves = [
             move
             for move in self.moves
             if move not in self.taken and not (move[0] == EVERYWHERE and move[1:] in flow_wide)
         ]
+        return states, moves
 
-    @property
-    def counts(self) -> tuple[int, int]:
-        """(reached, all) over states and transitions together."""
-        total = len(self.flow.states) + len(self.moves)
-        return total - len(self.missed_states()) - len(self.missed_moves()), total
-
-    def lines(self) -> list[str]:
-        reached, total = self.counts
-        states = len(self.flow.states)
-        moves = len(self.moves)
-        head = (
+    def report(self) -> tuple[list[str], int, int]:
+        """The lines saying what was missed, and (reached, all) over states and transitions."""
+        states, moves = self.missed()
+        all_states, all_moves = len(self.flow.states), len(self.moves)
+        total = all_states + all_moves
+        reached = total - len(states) - len(moves)
+        lines = [
             f"{self.flow.path}: {percent(reached, total)} "
-            f"(states {states - len(self.missed_states())}/{states}, "
-            f"transitions {moves - len(self.missed_moves())}/{moves})"
-        )
-        lines = [head]
-        if self.missed_states():
-            lines.append("    never entered: " + ", ".join(self.missed_states()))
-        lines += [f"    never taken: {self.describe(move)}" for move in self.missed_moves()]
-        return lines
+            f"(states {all_states - len(states)}/{all_states}, "
+            f"transitions {all_moves - len(moves)}/{all_moves})"
+        ]
+        if states:
+            lines.append("    never entered: " + ", ".join(states))
+        lines += [f"    never taken: {self.describe(move)}" for move in moves]
+        return lines, reached, total
 
     def describe(self, move: tuple[str, str, str]) -> str:
         source, event, target = move
