@@ -133,10 +133,10 @@ def assert_clean(runner: Runner, since: int = 0) -> None:
 
 
 @contextmanager
-def serving(log_path: Path, *flows: str) -> Iterator[Runner]:
-    """`flowrunner serve FLOWS` until the block ends; then it must stop cleanly and have left
-    a clean log and no channel behind."""
-    runner = Runner(log_path, *flows)
+def serving(log_path: Path, *flows: str, options: tuple[str, ...] = ()) -> Iterator[Runner]:
+    """`flowrunner serve [OPTIONS] FLOWS` until the block ends; then it must stop cleanly and
+    have left a clean log and no channel behind."""
+    runner = Runner(log_path, *flows, options=options)
     try:
         runner.wait_connected()
         yield runner
@@ -161,6 +161,20 @@ def clean_call(runner: Runner) -> Iterator[None]:
                 requests.delete(f"{ARI}/channels/{channel['id']}", auth=AUTH, timeout=10)
             raise
     assert_clean(runner, since)
+
+
+@contextmanager
+def probing(runner: Runner) -> Iterator[Any]:
+    """A Probe (the callers' side) for one test on a shared runner, which must be left clean
+    (`clean_call`) and the probe closed."""
+    from test_local_channel import Probe  # it imports this module: imported once both exist
+
+    with clean_call(runner):
+        probe = Probe()
+        try:
+            yield probe
+        finally:
+            probe.close()
 
 
 def flow_copy(directory: Path, flow: str, app: str, changes: dict[str, str] | None = None) -> str:

@@ -17,10 +17,10 @@ from conftest import (
     Call,
     Runner,
     ari,
-    clean_call,
     flow_copy,
     lines_of,
     place_call,
+    probing,
     serving,
     transitions,
     wait_until,
@@ -57,12 +57,8 @@ def office(asterisk: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture
 def probe(office: Runner) -> Iterator[Probe]:
-    with clean_call(office):
-        probe = Probe()
-        try:
-            yield probe
-        finally:
-            probe.close()
+    with probing(office) as probe:
+        yield probe
 
 
 def hang_up(call: Call) -> None:

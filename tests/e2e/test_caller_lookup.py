@@ -19,10 +19,10 @@ from conftest import (
     Call,
     Runner,
     ari,
-    clean_call,
     flow_copy,
     lines_of,
     place_call,
+    probing,
     serving,
     transitions,
     wait_until,
@@ -115,12 +115,8 @@ def lookup(asterisk: None, crm: Crm, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture
 def probe(lookup: Runner, crm: Crm) -> Iterator[Probe]:
     crm.requests.clear()
-    with clean_call(lookup):
-        probe = Probe()
-        try:
-            yield probe
-        finally:
-            probe.close()
+    with probing(lookup) as probe:
+        yield probe
     assert TOKEN not in lookup.text()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import Call, Runner, ari, clean_call, place_call, serving, transitions, wait_until
+from conftest import Call, Runner, ari, place_call, probing, serving, transitions, wait_until
 from test_local_channel import Probe
 
 PIN = "4321"  # the flow's staff_pin
@@ -22,12 +22,8 @@ def staff_runner(asterisk: None, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture
 def probe(staff_runner: Runner) -> Iterator[Probe]:
-    with clean_call(staff_runner):
-        probe = Probe()
-        try:
-            yield probe
-        finally:
-            probe.close()
+    with probing(staff_runner) as probe:
+        yield probe
 
 
 def enter(call: Call, keys: str) -> None:

@@ -26,10 +26,11 @@ from conftest import (
     Runner,
     ari,
     assert_clean,
-    clean_call,
     flow_copy,
     lines_of,
     place_call,
+    probing,
+    serving,
     wait_until,
 )
 from test_local_channel import Probe
@@ -108,24 +109,14 @@ def greeter(
         changes | {"      ActionFailed: recorded\n\n  plain:": keys},
     )
     options = ("--speech-dir", str(speech_dir), "--speech-listen", listen)
-    runner = Runner(directory / "serve.log", flow, barge_in, options=options)
-    try:
-        runner.wait_connected()
+    with serving(directory / "serve.log", flow, barge_in, options=options) as runner:
         yield runner
-    finally:
-        code = runner.stop()
-    assert code == 0, runner.text()
-    assert_clean(runner)
 
 
 @pytest.fixture
 def probe(greeter: Runner) -> Iterator[Probe]:
-    with clean_call(greeter):
-        probe = Probe()
-        try:
-            yield probe
-        finally:
-            probe.close()
+    with probing(greeter) as probe:
+        yield probe
 
 
 def at(line: dict[str, Any]) -> float:

@@ -16,10 +16,10 @@ from conftest import (
     Call,
     Runner,
     ari,
-    clean_call,
     flow_copy,
     lines_of,
     place_call,
+    probing,
     serving,
     transitions,
     wait_until,
@@ -49,12 +49,8 @@ def voicemail(asterisk: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture
 def probe(voicemail: Runner, recordings: list[str]) -> Iterator[Probe]:
-    with clean_call(voicemail):
-        probe = Probe()
-        try:
-            yield probe
-        finally:
-            probe.close()
+    with probing(voicemail) as probe:
+        yield probe
 
 
 @pytest.fixture
