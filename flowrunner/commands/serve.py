@@ -15,6 +15,7 @@ from types import FrameType
 
 from ..ari.session import AriConfig, AriSession
 from ..engine.clock import SystemClock
+from ..engine.journal import Fanout
 from ..engine.machine import CompiledFlow, compile_flow
 from ..engine.messages import Reconcile
 from ..engine.reconcile import Kept, kept_calls
@@ -85,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
         compiled,
         session.transport,
         SystemClock(),
-        LogJournal(),
+        Fanout(LogJournal()),
         web,
         keeper=writer,
         speech=speech.service,

@@ -10,6 +10,18 @@ if TYPE_CHECKING:
     from .call import Call
 
 
+class Fanout:
+    """A journal that hands every record to several: the log, and observers such as metrics
+    or traces, so none of them is known to the engine. Each gets its own copy of the fields."""
+
+    def __init__(self, *journals: Journal) -> None:
+        self.journals = journals
+
+    def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
+        for journal in self.journals:
+            journal.record(channel, kind, message, **dict(fields))
+
+
 def record_event(
     journal: Journal, channel: str, event: Event, who: str = "", hide: bool = False
 ) -> None:
