@@ -23,7 +23,10 @@ from .speech.engines import engine_for
 from .speech.server import parse_listen
 from .store import default_path
 
-EPILOG = "Docs and examples: README.md. Exit codes: 0 ok, 1 invalid/failed, 2 usage, 3 bug."
+EPILOG = (
+    "Docs: README.md and docs/ (the flow language: docs/language.md). "
+    "Exit codes: 0 ok, 1 invalid/failed, 2 usage, 3 bug."
+)
 
 
 def build_parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:

@@ -2,7 +2,7 @@
 durations, ARI route) and what it does (its `Step`).
 
 Every module here that defines `SPECS` is a plug-in, found when this package is imported: adding
-an action is adding a module (see "Adding a step" in docs/ or the README). The flow language
+an action is adding a module (see "Adding a step" in docs/architecture.md). The flow language
 reads the specs (schema, checks), the engine runs the steps; a step knows only `ports` and the
 `Context` the engine gives it.
 """

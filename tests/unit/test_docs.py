@@ -1,6 +1,6 @@
-"""The README's examples are real: every flow in it validates, every fragment of states
-validates inside a small harness flow, the broken example fails exactly as the README shows, and
-every flow-test excerpt passes against its flow."""
+"""The examples in the README and in docs/ are real: every flow in them validates, every fragment
+of states validates inside a small harness flow, the broken example fails exactly as shown, and
+every flow-test excerpt passes against its flow. Their links lead somewhere."""
 
 from __future__ import annotations
 
@@ -19,18 +19,29 @@ from flowrunner.flow.loader import check_file
 from flowrunner.flowtest.cases import load_test_file
 from flowrunner.flowtest.runner import run_case
 
-README = (REPO / "README.md").read_text(encoding="utf-8")
+DOCS = {
+    path.relative_to(REPO).as_posix(): path.read_text(encoding="utf-8")
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+}
+README = DOCS["README.md"]
 BROKEN_INTRO = "That `broken.yaml`:"
 
 
-def yaml_blocks() -> list[tuple[int, str, str]]:
-    """(line, kind, text) of each ```yaml block: a flow, a test excerpt, the broken example, or
+def yaml_blocks() -> list[tuple[str, str, str]]:
+    """(where, kind, text) of each ```yaml block: a flow, a test excerpt, the broken example, or
     a fragment of `states`."""
     blocks = []
-    for match in re.finditer(r"```yaml\n(.*?)```", README, re.S):
-        line = README.count("\n", 0, match.start()) + 1
+    for name, doc in DOCS.items():
+        blocks += _blocks_of(name, doc)
+    return blocks
+
+
+def _blocks_of(name: str, doc: str) -> list[tuple[str, str, str]]:
+    blocks = []
+    for match in re.finditer(r"```yaml\n(.*?)```", doc, re.S):
+        where = f"{name}:{doc.count(chr(10), 0, match.start()) + 1}"
         text = match.group(1)
-        before = README[: match.start()].rstrip().splitlines()[-1]
+        before = doc[: match.start()].rstrip().splitlines()[-1]
         if before == BROKEN_INTRO:
             kind = "broken"
         elif re.match(r"# \.(pre-commit|github)", text):
@@ -43,12 +54,12 @@ def yaml_blocks() -> list[tuple[int, str, str]]:
             kind = "flow"
         else:
             kind = "fragment"
-        blocks.append((line, kind, text))
+        blocks.append((where, kind, text))
     return blocks
 
 
 def blocks_of(kind: str) -> list[pytest.param]:  # type: ignore[valid-type]
-    return [pytest.param(text, id=f"line {line}") for line, k, text in yaml_blocks() if k == kind]
+    return [pytest.param(text, id=where) for where, k, text in yaml_blocks() if k == kind]
 
 
 @pytest.mark.parametrize("text", blocks_of("flow"))
@@ -112,7 +123,8 @@ def test_the_broken_example_fails_exactly_as_the_readme_shows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ((text,),) = [(t,) for _, kind, t in yaml_blocks() if kind == "broken"]
-    shown = re.search(r"\$ flowrunner validate broken\.yaml\n(.*?)\n\$ echo", README, re.S)
+    (doc,) = [doc for doc in DOCS.values() if BROKEN_INTRO in doc]
+    shown = re.search(r"\$ flowrunner validate broken\.yaml\n(.*?)\n\$ echo", doc, re.S)
     assert shown is not None
     path = tmp_path / "broken.yaml"
     path.write_text(text, encoding="utf-8")
@@ -158,3 +170,29 @@ def test_the_drawn_flow_is_current() -> None:
     assert drawn.group(1).rstrip("\n") == mermaid(
         load_flow(str(REPO / "flows" / "channel-state.yaml"))
     )
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as dashes."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(doc: str) -> set[str]:
+    prose = re.sub(r"```.*?```", "", doc, flags=re.S)  # a `# comment` in a block is no heading
+    return {_anchor(heading) for heading in re.findall(r"^#+ (.*)$", prose, re.M)}
+
+
+@pytest.mark.parametrize("name", sorted(DOCS))
+def test_each_link_leads_to_a_file_and_a_heading_that_exist(name: str) -> None:
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", re.sub(r"```.*?```", "", DOCS[name], flags=re.S)):
+        if target.startswith(("http://", "https://")):
+            continue
+        path, _, fragment = target.partition("#")
+        file = (REPO / name).parent / path if path else REPO / name
+        found = file.exists() and (
+            not fragment or fragment in _anchors(file.read_text(encoding="utf-8"))
+        )
+        if not found:
+            broken.append(target)
+    assert broken == []
