@@ -79,8 +79,9 @@ def test_killed_at_3s_and_started_again_at_4s_every_caller_is_hung_up_at_6s(
     for channel in calls:
         at = hung_up(channel)
         assert at is not None
-        # the 4 s timer of `answered` ran on from its deadline: never early, barely late
-        assert 5.95 < at - started < 6.5, at - started
+        # the 4 s timer of `answered` ran on from its deadline: never early, and well before
+        # the 8 s a timer started afresh by the second runner would give
+        assert 5.95 < at - started < 7.5, at - started
     taken = [m for m in second.messages() if " taken over in answered " in m]
     assert len(taken) == 3
     wait_until(lambda: not channels_left(), 5, "no channel left")

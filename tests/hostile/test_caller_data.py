@@ -42,7 +42,7 @@ def test_a_guard_on_caller_data_runs_in_linear_time(text: str, scope: dict[str, 
     expression = parse_expression(text)
     started = time.perf_counter()
     assert expression.evaluate(scope) is False
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # backtracking: hours
 
 
 def test_a_collect_pattern_on_the_callers_keys_runs_in_linear_time(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_a_collect_pattern_on_the_callers_keys_runs_in_linear_time(tmp_path: Pat
     keys = [CallerStep(0.1 + i / 100, "dtmf", "1") for i in range(30)]
     started = time.perf_counter()
     result = simulate(compiled, keys)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 5.0  # backtracking: hours
     assert result.final_state == "wrong"
 
 
