@@ -223,7 +223,7 @@ def test_each_callee_of_a_ring_group_does_what_its_entry_says(
     out = capsys.readouterr().out
     assert "::bob answers and presses 1; carol is busy" in out
     # bob never accepts: the on-call phones are tried, and dave (not listed) answers
-    assert 'vars.answered_by: expected "PJSIP/bob", got "PJSIP/dave"' in out
+    assert "vars.answered_by: expected PJSIP/bob, got PJSIP/dave" in out
     tests.write_text(text.replace(bob, bob.replace("500ms", "25h")))
     assert main(["test", str(tests)]) == 1
     line = next(n for n, t in enumerate(text.splitlines(), 1) if "PJSIP/bob, after: 3s" in t)
