@@ -10,17 +10,18 @@ from zoneinfo import ZoneInfo
 
 from ..engine.machine import compile_flow
 from ..flow import FlowError, load_flow
-from ..flow.errors import did_you_mean, printable
-from ..flowtest.cases import Case, caller_step, load_test_file, parse_moment, unknown_request
+from ..flow.errors import did_you_mean, excerpt, printable
+from ..flowtest.cases import Case, caller_step, failure, load_test_file, parse_moment
 from ..flowtest.runner import run_case
-from ..sim.run import simulate
+from ..flowtest.shown import shown_requests, shown_web
+from ..sim.run import CallerStep, SimResult, simulate
 
 
 def main(args: argparse.Namespace) -> int:
     try:
         compiled = compile_flow(load_flow(args.flow))
         case = _case(args.case) if args.case else None
-        caller = [caller_step(text) for text in args.event]
+        caller = [_event(text) for text in args.event]
         failures = dict(_failure(text) for text in args.fail)
         at = _moment(args.at) if args.at else time.time()
     except FlowError as error:
@@ -28,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     except ValueError as error:
         print(printable(f"flowrunner simulate: {error}"))
-        return 2
+        return 1
     if case is not None:  # the case's call, with what the options add
         at = at if args.at or case.at is None else case.at
         caller, failures = [*case.caller, *caller], {**case.failures, **failures}
@@ -41,13 +42,36 @@ def main(args: argparse.Namespace) -> int:
     if compiled.flow.uses_time:
         moment = datetime.fromtimestamp(at, ZoneInfo(compiled.flow.timezone))
         print(f"the call is placed at {moment.isoformat(timespec='seconds')}")
-    for happening in result.timeline:
-        print(f"{happening.at:9.3f}s  {happening.kind:<10}  {printable(happening.message)}")
+    for line in timeline(result):
+        print(printable(line))
     ended = "ended" if result.ended else "still running"
     print(f"call {ended} in state {result.final_state} after {result.duration:g}s")
     for line in verdict:
         print(printable(line))
     return 0
+
+
+def timeline(result: SimResult) -> list[str]:
+    """The call's happenings and requests, in the order they came; a request as a flow test
+    expects it (`- 2s play: {media: …}`, to copy into `expect.actions`), with the channel it
+    is about when the call has several (a dial's callees, a bridge)."""
+    requests = [(shown, "request") for shown in shown_requests(result)]
+    status = {sent.seq: sent.status for sent in result.sent}
+    web = [(shown, "http") for shown in shown_web(result)]
+    channels = {shown.channel for shown, _ in requests if shown.channel}
+    width = max(map(len, channels)) if len(channels) > 1 else 0
+    rows = [(h.at, h.seq, h.kind, "", h.message) for h in result.timeline]
+    for shown, kind in requests + web:
+        failed = status.get(shown.seq, 0) if kind == "request" else 0
+        line = (
+            "- " + shown.line(timed=kind == "request") + (f"  # {failed}" if failed >= 400 else "")
+        )
+        rows.append((shown.at, shown.seq, kind, shown.channel, line))
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [
+        f"{at:9.3f}s  {kind:<10}  " + (f"{who:<{width}}  " if width else "") + message
+        for at, _, kind, who, message in rows
+    ]
 
 
 def _case(text: str) -> Case:
@@ -62,13 +86,22 @@ def _case(text: str) -> Case:
     return cases[name]
 
 
+def _event(text: str) -> CallerStep:
+    """As a test file's `caller:` line, with its messages."""
+    try:
+        return caller_step(text)
+    except ValueError as error:
+        raise ValueError(f"--event: {error}") from None
+
+
 def _failure(text: str) -> tuple[str, int]:
+    """As a test file's `ari: {NAME: STATUS}`, with its messages."""
     action, _, status = text.partition("=")
     if not status.isdigit():
-        raise ValueError(f"--fail wants ACTION=STATUS, e.g. answer=404; got '{text}'")
-    unknown = unknown_request(action)
-    if unknown:
-        raise ValueError(f"--fail: {unknown}")
+        raise ValueError(f"--fail wants ACTION=STATUS, e.g. answer=404; got '{excerpt(text)}'")
+    wrong = failure(action, int(status))
+    if wrong:
+        raise ValueError(f"--fail: {wrong}")
     return action, int(status)
 
 

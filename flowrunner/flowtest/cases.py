@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -267,13 +266,20 @@ def parse_moment(text: str) -> float:
     return moment.timestamp()
 
 
-_CALLER_STEP = re.compile(r"(\S+) (?:(hangup)|dtmf ([0-9A-D*#]))")
+_CASE = ("$defs", "case", "properties")
 
 
 def caller_step(text: str) -> CallerStep:
-    """'1s hangup' or '3.2s dtmf 1', as `simulate --event` takes it: ValueError if it is not."""
-    match = _CALLER_STEP.fullmatch(text.strip())
-    if not match:
-        raise ValueError(f"--event wants 'TIME hangup' or 'TIME dtmf DIGIT'; got '{text}'")
-    at, hangup, digit = match.groups()
-    return CallerStep(parse_duration(at, allow_zero=True), hangup or "dtmf", digit or "")
+    """'1s hangup' or '3.2s dtmf 1', as `simulate --event` takes it: ValueError, with the
+    sentence a test file's `caller:` line gets, if it is not."""
+    problems = schema.value_problems("flow-test", (*_CASE, "caller", "items"), text)
+    if problems:
+        raise ValueError(problems[0])
+    at, what, *digit = text.split()
+    return CallerStep(parse_duration(at, allow_zero=True), what, digit[0] if digit else "")
+
+
+def failure(name: str, status: int) -> str:
+    """The sentence a test file's `ari: {NAME: STATUS}` gets when it is wrong, or ''."""
+    problems = schema.value_problems("flow-test", (*_CASE, "ari"), {name: status})
+    return problems[0] if problems else unknown_request(name)

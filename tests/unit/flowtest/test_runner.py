@@ -165,7 +165,7 @@ def test_simulate_places_the_call_when_told(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "the call is placed at 2026-12-24T12:00:00+00:00"  # in the flow's zone
     assert "welcome -> closed (actions done)" in "\n".join(out)
-    assert main(["simulate", flow, "--at", "noon"]) == 2
+    assert main(["simulate", flow, "--at", "noon"]) == 1
     assert capsys.readouterr().out == (
         "flowrunner simulate: --at: 'noon' is not a date and time: write one as e.g. "
         "2026-12-24T16:00:00+01:00\n"
@@ -269,7 +269,7 @@ def test_simulate_runs_a_flow_test_case_and_says_how_it_went(
     failed = capsys.readouterr().out.splitlines()
     assert "case: FAILED" in failed
     assert "    actions differ (- expected, + actual):" in failed
-    assert main(["simulate", flow, "--case", "nothing"]) == 2
+    assert main(["simulate", flow, "--case", "nothing"]) == 1
     assert capsys.readouterr().out == (
         "flowrunner simulate: --case wants FILE::NAME, as flowrunner test prints it; got "
         "'nothing'\n"
