@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..flow.errors import excerpt
@@ -74,13 +74,23 @@ def _alike(expected: ExpectedLine, actual: Shown) -> bool:
 
 
 def _shown(actual: Shown, expected: ExpectedLine | None) -> str:
-    """The actual line with the parameters its expected one names, or all of them when it
-    lacks one of those (a misspelt key shows the right one)."""
+    """The actual line with the parameters its expected one names (in a mapping, the keys it
+    names), or all of them when it lacks one of those (a misspelt key shows the right one)."""
     timed = expected is None or expected.at is not None
-    keys = list((expected.params or {}) if expected else actual.params)
-    if not all(key in actual.params for key in keys):
-        keys = list(actual.params)
-    return actual.line(keys, timed=timed)
+    wanted = (expected.params or {}) if expected else None
+    if wanted is None or not all(key in actual.params for key in wanted):
+        return actual.line(timed=timed)
+    params = {key: _named(wanted[key], actual.params[key]) for key in wanted}
+    return replace(actual, params=params).line(timed=timed)
+
+
+def _named(expected: Any, actual: Any) -> Any:
+    """Of an actual mapping, the keys the expected one names (all, if it lacks one)."""
+    if not (isinstance(expected, dict) and isinstance(actual, dict)):
+        return actual
+    if not all(key in actual for key in expected):
+        return actual
+    return {key: _named(value, actual[key]) for key, value in expected.items()}
 
 
 def _param_fits(key: str, expected: Any, actual: Any) -> bool:
