@@ -19,10 +19,12 @@ from ..sim.run import SimResult
 from ..sim.web import SentWebRequest
 from .yamltext import yaml_text
 
-# What the engine adds to a request: ids it makes, its app, the caller it dials for.
-ENGINE_MADE = frozenset(
-    {"app", "appArgs", "channelId", "originator", "caller", "playbackId", "bridgeId"}
-)
+# What the engine adds to the requests it makes for a step: ids, its app, whom it dials for.
+ENGINE_MADE = {
+    "dial_create": frozenset({"app", "appArgs", "channelId", "originator"}),
+    "dial_start": frozenset({"caller"}),
+    "bridge_create": frozenset({"bridgeId"}),
+}
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ def ari_params(request: Request, spoken: Mapping[str, SpeechRequest]) -> dict[st
         extra = {"params": dict(request.params)} if request.params else {}
         body = {"body": request.body} if request.body is not None else {}
         return {"method": request.method, "path": request.path, **extra, **body}
-    params: dict[str, Any] = {k: v for k, v in request.params.items() if k not in ENGINE_MADE}
+    made = ENGINE_MADE.get(request.action, frozenset())
+    params: dict[str, Any] = {k: v for k, v in request.params.items() if k not in made}
     speech = spoken.get(params.get("media", ""))
     if "," in params.get("media", ""):  # several, as the flow lists them
         params["media"] = params["media"].split(",")

@@ -63,3 +63,18 @@ def test_a_web_request_shows_its_body_and_its_headers_names_never_their_values()
         "last_state: route, end_reason: flow ended it, seconds: 0.0}, headers: [Authorization]}",
     ]
     assert "demo-token" not in " ".join(web)
+
+
+def test_only_the_requests_the_engine_makes_for_a_step_lose_their_ids() -> None:
+    from flowrunner.flowtest.shown import ari_params
+    from flowrunner.ports import Request
+
+    move = Request("POST", "channels/c/move", {"app": "elsewhere", "appArgs": "x"}, action="move")
+    assert ari_params(move, {}) == {"app": "elsewhere", "appArgs": "x"}
+    create = Request(
+        "POST",
+        "channels/create",
+        {"endpoint": "PJSIP/a", "app": "x", "appArgs": "y", "channelId": "c-1", "originator": "c"},
+        action="dial_create",
+    )
+    assert ari_params(create, {}) == {"endpoint": "PJSIP/a"}
