@@ -6,7 +6,8 @@ from pathlib import Path
 
 from flowrunner.engine.machine import compile_flow
 from flowrunner.flow import load_flow
-from flowrunner.flowtest.shown import shown_requests, shown_web
+from flowrunner.flowtest.shown import ari_params, shown_requests, shown_web
+from flowrunner.ports import Request
 from flowrunner.sim.asterisk import Callee
 from flowrunner.sim.run import simulate
 
@@ -66,9 +67,6 @@ def test_a_web_request_shows_its_body_and_its_headers_names_never_their_values()
 
 
 def test_only_the_requests_the_engine_makes_for_a_step_lose_their_ids() -> None:
-    from flowrunner.flowtest.shown import ari_params
-    from flowrunner.ports import Request
-
     move = Request("POST", "channels/c/move", {"app": "elsewhere", "appArgs": "x"}, action="move")
     assert ari_params(move, {}) == {"app": "elsewhere", "appArgs": "x"}
     create = Request(
