@@ -10,6 +10,7 @@ from typing import TypeVar
 
 E = TypeVar("E")
 A = TypeVar("A")
+LARGEST = 250_000  # pairs of lines compared at most (a test file may list 1000 of a long call)
 
 
 def align(
@@ -19,8 +20,35 @@ def align(
     alike: Callable[[E, A], bool],
 ) -> list[tuple[E | None, A | None]]:
     """Pairs in order: (e, a) lined up (fitting or alike), (e, None) missing, (None, a) extra.
-    Costs: a fit 0, a change 1, a missing or an extra line 1 (edit distance, by dynamic
-    programming: the lists are a call's requests, hundreds at most)."""
+    The lines that fit at the start and at the end are taken as they are; those between are
+    aligned by edit distance, unless there are too many of them: then they are all missing,
+    then all extra."""
+    head = 0
+    while head < min(len(expected), len(actual)) and fits(expected[head], actual[head]):
+        head += 1
+    tail = 0
+    while tail < min(len(expected), len(actual)) - head and fits(
+        expected[-1 - tail], actual[-1 - tail]
+    ):
+        tail += 1
+    middle_e = expected[head : len(expected) - tail]
+    middle_a = actual[head : len(actual) - tail]
+    if len(middle_e) * len(middle_a) <= LARGEST:
+        middle = _edit_distance(middle_e, middle_a, fits, alike)
+    else:
+        middle = [(e, None) for e in middle_e] + [(None, a) for a in middle_a]
+    ends: list[tuple[E | None, A | None]] = list(zip(expected[:head], actual[:head], strict=True))
+    last = list(zip(expected[len(expected) - tail :], actual[len(actual) - tail :], strict=True))
+    return ends + middle + last
+
+
+def _edit_distance(
+    expected: Sequence[E],
+    actual: Sequence[A],
+    fits: Callable[[E, A], bool],
+    alike: Callable[[E, A], bool],
+) -> list[tuple[E | None, A | None]]:
+    """Costs: a fit 0, a change 1, a missing or an extra line 1; by dynamic programming."""
     n, m = len(expected), len(actual)
     fit = [[fits(e, a) for a in actual] for e in expected]
     same = [
