@@ -60,7 +60,9 @@ def timeline(result: SimResult) -> list[str]:
     web = [(shown, "http") for shown in shown_web(result)]
     channels = {shown.channel for shown, _ in requests if shown.channel}
     width = max(map(len, channels)) if len(channels) > 1 else 0
-    rows = [(h.at, h.seq, h.kind, "", h.message) for h in result.timeline]
+    rows = [
+        (h.at, h.seq, h.kind, str(h.fields.get("callee", "")), h.message) for h in result.timeline
+    ]
     for shown, kind in requests + web:
         failed = status.get(shown.seq, 0) if kind == "request" else 0
         line = (

@@ -138,3 +138,11 @@ def test_the_test_file_says_the_same_of_the_same_mistakes(
         f"{tests}:3:14: tests[0].caller[0]: bad duration '25h': it must be at most 24h",
         f"{tests}:3:11: tests[0].ari.plya: no request is called 'plya'; did you mean 'play'?",
     ]
+
+
+def test_a_ring_groups_lines_say_which_callee(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = timeline(capsys, str(FLOWS / "ring-group.yaml"))
+    assert lines[10:12] == [
+        "    1.000s  request     PJSIP/alice  - 1s dial_create: {endpoint: PJSIP/alice}",
+        "    1.000s  action      PJSIP/alice  dial_create ok",
+    ]
