@@ -75,6 +75,7 @@ def test_a_misshapen_expected_line_is_said_at_its_place(
         "        - 2 answer\n"
         "        - 2s answer: sound\n"
         "        - {at: 2s, play: {media: x}}\n"
+        "        - {0s ring: null, 2s answer: null}\n"
         "      http:\n"
         "        - GET http://x: {bdy: 1}\n"
         "        - GET http://x: {headers: Authorization}\n"
@@ -86,9 +87,10 @@ def test_a_misshapen_expected_line_is_said_at_its_place(
         "got text",
         f"{tests}:7:12: tests[0].expect.actions[2]: 'at' is not valid: 'TIME ACTION', "
         "e.g. '2s play'.",
-        f"{tests}:9:26: tests[0].expect.http[0].GET http://x: unknown key 'bdy'; "
+        f"{tests}:8:11: tests[0].expect.actions[3]: at most 1 entry, not 2",
+        f"{tests}:10:26: tests[0].expect.http[0].GET http://x: unknown key 'bdy'; "
         "did you mean 'body'?",
-        f"{tests}:10:35: tests[0].expect.http[1].GET http://x.headers: expected a list, got text",
+        f"{tests}:11:35: tests[0].expect.http[1].GET http://x.headers: expected a list, got text",
     ]
 
 
