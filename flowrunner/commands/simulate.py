@@ -13,7 +13,7 @@ from ..flow import FlowError, load_flow
 from ..flow.errors import did_you_mean, excerpt, printable
 from ..flowtest.cases import Case, caller_step, failure, load_test_file, parse_moment
 from ..flowtest.runner import run_case
-from ..flowtest.shown import shown_requests, shown_web
+from ..flowtest.shown import Shown, shown_requests, shown_web
 from ..sim.run import CallerStep, SimResult, simulate
 
 
@@ -55,25 +55,25 @@ def timeline(result: SimResult) -> list[str]:
     """The call's happenings and requests, in the order they came; a request as a flow test
     expects it (`- 2s play: {media: …}`, to copy into `expect.actions`), with the channel it
     is about when the call has several (a dial's callees, a bridge)."""
-    requests = [(shown, "request") for shown in shown_requests(result)]
     status = {sent.seq: sent.status for sent in result.sent}
-    web = [(shown, "http") for shown in shown_web(result)]
-    channels = {shown.channel for shown, _ in requests if shown.channel}
-    width = max(map(len, channels)) if len(channels) > 1 else 0
+    requests = shown_requests(result)
     rows = [
         (h.at, h.seq, h.kind, str(h.fields.get("callee", "")), h.message) for h in result.timeline
     ]
-    for shown, kind in requests + web:
-        failed = status.get(shown.seq, 0) if kind == "request" else 0
-        line = (
-            "- " + shown.line(timed=kind == "request") + (f"  # {failed}" if failed >= 400 else "")
-        )
-        rows.append((shown.at, shown.seq, kind, shown.channel, line))
+    rows += [(r.at, r.seq, "request", r.channel, _request(r, status[r.seq])) for r in requests]
+    rows += [(w.at, w.seq, "http", "", "- " + w.line(timed=False)) for w in shown_web(result)]
     rows.sort(key=lambda row: (row[0], row[1]))
+    channels = {r.channel for r in requests if r.channel}
+    width = max(map(len, channels)) if len(channels) > 1 else 0
     return [
         f"{at:9.3f}s  {kind:<10}  " + (f"{who:<{width}}  " if width else "") + message
         for at, _, kind, who, message in rows
     ]
+
+
+def _request(shown: Shown, status: int) -> str:
+    """A YAML list item, with the status Asterisk refused it with as a comment."""
+    return f"- {shown.line()}" + (f"  # {status}" if status >= 400 else "")
 
 
 def _case(text: str) -> Case:
