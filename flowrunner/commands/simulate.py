@@ -10,17 +10,18 @@ from zoneinfo import ZoneInfo
 
 from ..engine.machine import compile_flow
 from ..flow import FlowError, load_flow
-from ..flow.errors import did_you_mean, printable
-from ..flowtest.cases import Case, caller_step, load_test_file, parse_moment, unknown_request
+from ..flow.errors import did_you_mean, excerpt, printable
+from ..flowtest.cases import Case, caller_step, failure, load_test_file, parse_moment
 from ..flowtest.runner import run_case
-from ..sim.run import simulate
+from ..flowtest.shown import Shown, shown_requests, shown_web
+from ..sim.run import CallerStep, SimResult, simulate
 
 
 def main(args: argparse.Namespace) -> int:
     try:
         compiled = compile_flow(load_flow(args.flow))
         case = _case(args.case) if args.case else None
-        caller = [caller_step(text) for text in args.event]
+        caller = [_event(text) for text in args.event]
         failures = dict(_failure(text) for text in args.fail)
         at = _moment(args.at) if args.at else time.time()
     except FlowError as error:
@@ -28,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     except ValueError as error:
         print(printable(f"flowrunner simulate: {error}"))
-        return 2
+        return 1
     if case is not None:  # the case's call, with what the options add
         at = at if args.at or case.at is None else case.at
         caller, failures = [*case.caller, *caller], {**case.failures, **failures}
@@ -41,13 +42,38 @@ def main(args: argparse.Namespace) -> int:
     if compiled.flow.uses_time:
         moment = datetime.fromtimestamp(at, ZoneInfo(compiled.flow.timezone))
         print(f"the call is placed at {moment.isoformat(timespec='seconds')}")
-    for happening in result.timeline:
-        print(f"{happening.at:9.3f}s  {happening.kind:<10}  {printable(happening.message)}")
+    for line in timeline(result):
+        print(printable(line))
     ended = "ended" if result.ended else "still running"
     print(f"call {ended} in state {result.final_state} after {result.duration:g}s")
     for line in verdict:
         print(printable(line))
     return 0
+
+
+def timeline(result: SimResult) -> list[str]:
+    """The call's happenings and requests, in the order they came; a request as a flow test
+    expects it (`- 2s play: {media: …}`, to copy into `expect.actions`), with the channel it
+    is about when the call has several (a dial's callees, a bridge)."""
+    status = {sent.seq: sent.status for sent in result.sent}
+    requests = shown_requests(result)
+    rows = [
+        (h.at, h.seq, h.kind, str(h.fields.get("callee", "")), h.message) for h in result.timeline
+    ]
+    rows += [(r.at, r.seq, "request", r.channel, _request(r, status[r.seq])) for r in requests]
+    rows += [(w.at, w.seq, "http", "", "- " + w.line(timed=False)) for w in shown_web(result)]
+    rows.sort(key=lambda row: (row[0], row[1]))
+    channels = {r.channel for r in requests if r.channel}
+    width = max(map(len, channels)) if len(channels) > 1 else 0
+    return [
+        f"{at:9.3f}s  {kind:<10}  " + (f"{who:<{width}}  " if width else "") + message
+        for at, _, kind, who, message in rows
+    ]
+
+
+def _request(shown: Shown, status: int) -> str:
+    """A YAML list item, with the status Asterisk refused it with as a comment."""
+    return f"- {shown.line()}" + (f"  # {status}" if status >= 400 else "")
 
 
 def _case(text: str) -> Case:
@@ -62,13 +88,22 @@ def _case(text: str) -> Case:
     return cases[name]
 
 
+def _event(text: str) -> CallerStep:
+    """As a test file's `caller:` line, with its messages."""
+    try:
+        return caller_step(text)
+    except ValueError as error:
+        raise ValueError(f"--event: {error}") from None
+
+
 def _failure(text: str) -> tuple[str, int]:
+    """As a test file's `ari: {NAME: STATUS}`, with its messages."""
     action, _, status = text.partition("=")
     if not status.isdigit():
-        raise ValueError(f"--fail wants ACTION=STATUS, e.g. answer=404; got '{text}'")
-    unknown = unknown_request(action)
-    if unknown:
-        raise ValueError(f"--fail: {unknown}")
+        raise ValueError(f"--fail wants ACTION=STATUS, e.g. answer=404; got '{excerpt(text)}'")
+    wrong = failure(action, int(status))
+    if wrong:
+        raise ValueError(f"--fail: {wrong}")
     return action, int(status)
 
 

@@ -66,6 +66,17 @@ def check(tree: Tree, path: str, name: str = "flow") -> list[Problem]:
     return sorted(problems, key=Problem.order)
 
 
+def value_problems(name: str, where: tuple[str, ...], value: Any) -> list[str]:
+    """What the schema `name` says of `value` at one place of it (a path of keys into the
+    schema, e.g. ("$defs", "case", "properties", "caller", "items")): the sentences a file
+    gets there, for a value that comes from elsewhere (a command-line option)."""
+    schema: Any = schema_document(name)
+    for key in where:
+        schema = schema[key]
+    hints = Hints()
+    return [_message(error, hints) for error in Draft202012Validator(schema).iter_errors(value)]
+
+
 def _problem(error: ValidationError, tree: Tree, path: str, hints: Hints) -> Problem:
     if error.validator in ("anyOf", "oneOf") and error.context:
         error = _branch_error(error)

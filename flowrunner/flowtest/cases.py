@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,20 +11,22 @@ from typing import Any
 from ..flow import schema, yamltree
 from ..flow.durations import parse_duration
 from ..flow.errors import FlowError, Hints, Problem, Trail, did_you_mean, excerpt
-from ..sim.asterisk import Callee, Room, SimChannel
+from ..sim.asterisk import AriReply, Callee, Room, SimChannel
 from ..sim.run import CallerStep
 from ..sim.web import CannedReply
 from ..steps import request_names
+from ..steps.ari_operations import find_operation, no_such_operation
+from .expectations import ExpectedLine
 
 
 @dataclass(frozen=True)
 class Expected:
-    actions: tuple[tuple[float, str], ...] | None = None  # (seconds, action), in order
+    actions: tuple[ExpectedLine, ...] | None = None  # every ARI request, timed, in order
     within: float = 0.0
     state: str | None = None
     ended: bool | None = None
     vars: dict[str, Any] | None = None
-    http: tuple[str, ...] | None = None  # 'METHOD URL' of each web request, in order
+    http: tuple[ExpectedLine, ...] | None = None  # every web request (`METHOD URL`), in order
     ended_by: str | None = None  # flow, caller, loop_guard, failure
 
 
@@ -41,6 +42,7 @@ class Case:
     callees: dict[str, Callee] = field(default_factory=dict)  # by endpoint, says otherwise
     room: Room = field(default_factory=Room)
     replies: tuple[CannedReply, ...] = ()
+    ari_replies: tuple[AriReply, ...] = ()
     expect: Expected = Expected()
 
 
@@ -88,7 +90,7 @@ class _Reader:
     def case(self, item: dict[str, Any], i: int) -> Case:
         at: Trail = ("tests", i)
         expect, dial = item["expect"], item.get("dial", {})
-        actions = expect.get("actions")
+        actions, http = expect.get("actions"), expect.get("http")
         return Case(
             name=item["name"],
             line=self.tree.where(at)[0],
@@ -108,13 +110,17 @@ class _Reader:
             replies=tuple(
                 self.reply(reply, (*at, "http", n)) for n, reply in enumerate(item.get("http", []))
             ),
+            ari_replies=tuple(
+                self.ari_reply(reply, (*at, "ari_replies", n))
+                for n, reply in enumerate(item.get("ari_replies", []))
+            ),
             expect=Expected(
                 actions=None if actions is None else self.timeline(actions, (*at, "expect")),
                 within=self.seconds(expect.get("within", "0s"), (*at, "expect", "within")),
                 state=expect.get("state"),
                 ended=expect.get("ended"),
                 vars=expect.get("vars"),
-                http=None if "http" not in expect else tuple(expect["http"]),
+                http=None if http is None else tuple(_expected_line(text) for text in http),
                 ended_by=expect.get("ended_by"),
             ),
         )
@@ -142,13 +148,14 @@ class _Reader:
         at, what, *digit = text.split()
         return CallerStep(self.seconds(at, trail), what, digit[0] if digit else "")
 
-    def timeline(self, actions: list[str], trail: Trail) -> tuple[tuple[float, str], ...]:
-        """'2s answer' for each action, in order."""
-        timed = (text.split() for text in actions)
-        return tuple(
-            (self.seconds(at, (*trail, "actions", n)), action)
-            for n, (at, action) in enumerate(timed)
-        )
+    def timeline(self, actions: list[Any], trail: Trail) -> tuple[ExpectedLine, ...]:
+        """`2s answer`, or `2s play: {media: …}`, for each action, in order."""
+        lines = []
+        for n, item in enumerate(actions):
+            line = _expected_line(item)
+            at, name = line.name.split(" ", 1)
+            lines.append(ExpectedLine(name, line.params, self.seconds(at, (*trail, "actions", n))))
+        return tuple(lines)
 
     def callee(self, spec: dict[str, Any], trail: Trail) -> Callee:
         after, hangup = spec.get("after"), spec.get("hangup_after")
@@ -168,6 +175,24 @@ class _Reader:
 
         return Room(others=spec.get("others", 0), joins=times("joins"), leaves=times("leaves"))
 
+    def ari_reply(self, spec: dict[str, Any], trail: Trail) -> AriReply:
+        """An `ari` request's reply: the path must name an ARI operation (unless it has a `*`);
+        written with `{…}` placeholders, it is that operation, whatever the values."""
+        method, path = spec["method"], spec["path"].removeprefix("/")
+        operation = None if "*" in path else find_operation(method, path)
+        if operation is None and "*" not in path:
+            line, col = self.tree.where((*trail, "path"))
+            message = no_such_operation(method, path)
+            self.problems.append(Problem(self.path, line, col, message, (*trail, "path")))
+        templated = operation is not None and "{" in path
+        return AriReply(
+            path=operation.path if operation is not None and templated else path,
+            method=method,
+            status=spec.get("status", 200),
+            json=spec.get("json"),
+            operation=templated,
+        )
+
     def reply(self, spec: dict[str, Any], trail: Trail) -> CannedReply:
         return CannedReply(
             url=spec["url"],
@@ -177,6 +202,14 @@ class _Reader:
             after=self.seconds(spec.get("after", "100ms"), (*trail, "after")),
             timeout=spec.get("timeout", False),
         )
+
+
+def _expected_line(item: str | dict[str, Any]) -> ExpectedLine:
+    """`NAME` alone, or `NAME: {parameters}` (the schema has checked the shape)."""
+    if isinstance(item, str):
+        return ExpectedLine(item)
+    ((name, params),) = item.items()
+    return ExpectedLine(name, params or None)
 
 
 def _channel(call: dict[str, Any]) -> SimChannel:
@@ -191,14 +224,20 @@ def _channel(call: dict[str, Any]) -> SimChannel:
 
 
 def _unknown_requests(tree: yamltree.Tree, path: str) -> Iterator[Problem]:
-    """`ari:` fails requests by name: each must be a request some step makes."""
+    """`ari:` fails requests by name, and `expect.actions` names them: each must be a request
+    some step makes."""
     known = tuple(sorted(request_names()))
     hints = Hints()
     for i, item in enumerate(tree.data["tests"]):
-        for name in item.get("ari", {}):
+        named = [(("ari", name), name, True) for name in item.get("ari", {})]
+        for n, line_item in enumerate(item["expect"].get("actions", [])):
+            head = line_item if isinstance(line_item, str) else next(iter(line_item))
+            where = ("expect", "actions", n) + (() if isinstance(line_item, str) else (head,))
+            named.append((where, head.split(" ", 1)[1], not isinstance(line_item, str)))
+        for where, name, is_key in named:
             if name not in known:
-                trail = ("tests", i, "ari", name)
-                line, col = tree.where(trail, key=True)
+                trail = ("tests", i, *where)
+                line, col = tree.where(trail, key=is_key)
                 hint = hints.did_you_mean(name, known, listed="known")
                 yield Problem(path, line, col, f"no request is called '{name}'{hint}", trail)
 
@@ -227,13 +266,20 @@ def parse_moment(text: str) -> float:
     return moment.timestamp()
 
 
-_CALLER_STEP = re.compile(r"(\S+) (?:(hangup)|dtmf ([0-9A-D*#]))")
+_CASE = ("$defs", "case", "properties")
 
 
 def caller_step(text: str) -> CallerStep:
-    """'1s hangup' or '3.2s dtmf 1', as `simulate --event` takes it: ValueError if it is not."""
-    match = _CALLER_STEP.fullmatch(text.strip())
-    if not match:
-        raise ValueError(f"--event wants 'TIME hangup' or 'TIME dtmf DIGIT'; got '{text}'")
-    at, hangup, digit = match.groups()
-    return CallerStep(parse_duration(at, allow_zero=True), hangup or "dtmf", digit or "")
+    """'1s hangup' or '3.2s dtmf 1', as `simulate --event` takes it: ValueError, with the
+    sentence a test file's `caller:` line gets, if it is not."""
+    problems = schema.value_problems("flow-test", (*_CASE, "caller", "items"), text)
+    if problems:
+        raise ValueError(problems[0])
+    at, what, *digit = text.split()
+    return CallerStep(parse_duration(at, allow_zero=True), what, digit[0] if digit else "")
+
+
+def failure(name: str, status: int) -> str:
+    """The sentence a test file's `ari: {NAME: STATUS}` gets when it is wrong, or ''."""
+    problems = schema.value_problems("flow-test", (*_CASE, "ari"), {name: status})
+    return problems[0] if problems else unknown_request(name)

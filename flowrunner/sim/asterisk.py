@@ -8,13 +8,16 @@ media of known length (the simulated speech's) that length.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.timers import TimerHeap
 from ..ports import STEP_CHANNEL, Done, Request, Response
 from ..steps import ACTIONS
+from ..steps.ari_operations import find_operation
 from .clock import VirtualClock
 
 RECORDING_SECONDS = 10.0  # a recording with no maxDurationSeconds ends (the caller hangs up)
@@ -44,6 +47,28 @@ class SentRequest:
     action: str  # what the request says it does, e.g. "answer" ("ari" for the escape hatch)
     request: Request
     status: int
+    seq: int = 0  # its place among the call's happenings, for a timeline of both
+
+
+@dataclass(frozen=True)
+class AriReply:
+    """The canned reply of an `ari` (escape hatch) request: the first whose method and path
+    fit answers. `path` is an operation as ARI's docs write it (`channels/{channelId}/variable`,
+    any values), or a rendered path, `*` matching anything."""
+
+    path: str
+    method: str = ""  # any, when empty
+    status: int = 200
+    json: Any = None
+    operation: bool = False  # `path` is an operation's
+
+    def fits(self, request: Request, operation: str) -> bool:
+        if self.method and self.method != request.method:
+            return False
+        if self.operation:
+            return self.path == operation
+        pattern = ".*".join(re.escape(part) for part in self.path.split("*"))
+        return re.fullmatch(pattern, request.path) is not None
 
 
 @dataclass
@@ -103,6 +128,8 @@ class SimulatedAsterisk:
         callee: Callee | None = None,
         callees: Mapping[str, Callee] | None = None,
         room: Room | None = None,
+        ari_replies: Sequence[AriReply] = (),
+        sequence: Iterator[int] | None = None,
     ) -> None:
         self.clock = clock
         self.channel = channel
@@ -112,6 +139,8 @@ class SimulatedAsterisk:
         self.callee = callee or Callee()  # what a callee does, unless `callees` says
         self.callees = dict(callees or {})  # by endpoint
         self.sent: list[SentRequest] = []
+        self.ari_replies = tuple(ari_replies)
+        self.sequence = sequence or itertools.count()  # shared with the call's journal
         self.events: TimerHeap[dict[str, Any]] = TimerHeap()
         self.state = "Ring"
         self.in_app = True
@@ -133,14 +162,22 @@ class SimulatedAsterisk:
 
     def submit(self, request: Request, done: Done) -> None:
         action = request.action or "ari"
-        status = self._status_for(action, request)
-        self.sent.append(SentRequest(self.clock.now(), action, request, status))
-        done(Response(status, self._body(action, request, status), _error(status)))
+        canned = self._canned(request) if action == "ari" else None
+        status = self._status_for(action, request, canned)
+        seq = next(self.sequence)
+        self.sent.append(SentRequest(self.clock.now(), action, request, status, seq))
+        body = canned.json if canned else self._body(action, request, status)
+        done(Response(status, body, _error(status)))
         effect = getattr(self, f"_after_{self._effect_of(request)}", None)
         if status < 400 and effect is not None:
             effect(request)
 
-    def _status_for(self, action: str, request: Request) -> int:
+    def _canned(self, request: Request) -> AriReply | None:
+        operation = find_operation(request.method, request.path)
+        path = operation.path if operation else ""
+        return next((r for r in self.ari_replies if r.fits(request, path)), None)
+
+    def _status_for(self, action: str, request: Request, canned: AriReply | None = None) -> int:
         peer_action = action.startswith(("dial_", "peer_", "bridge_", "room_"))
         if not self.in_app and not peer_action:
             return 404
@@ -163,7 +200,8 @@ class SimulatedAsterisk:
             "bridge_create": 200,
             "room_create": 409 if self.members else 200,  # found, or created
         }
-        return self.failures.pop(action, default.get(action, 204))
+        usual = canned.status if canned else default.get(action, 204)
+        return self.failures.pop(action, usual)
 
     def _body(self, action: str, request: Request, status: int) -> Any:
         if action == "get_variable" and status == 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,8 @@ from ..engine.call import Call
 from ..engine.machine import CompiledFlow
 from ..engine.runtime import Runtime
 from ..engine.snapshot import restore, snapshot
-from .asterisk import Callee, Room, SentRequest, SimChannel, SimulatedAsterisk
+from ..ports import SpeechRequest
+from .asterisk import AriReply, Callee, Room, SentRequest, SimChannel, SimulatedAsterisk
 from .clock import VirtualClock
 from .speech import SimulatedSpeech
 from .web import CannedReply, SentWebRequest, SimulatedWeb
@@ -26,6 +28,7 @@ class Happening:
     kind: str  # caller, start, event, transition, action, end, error
     message: str
     fields: dict[str, Any] = field(default_factory=dict)
+    seq: int = -1  # its place among the call's happenings and requests (-1: the caller's)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class SimResult:
     vars: dict[str, Any] = field(default_factory=dict)  # the flow's variables at the end
     web: list[SentWebRequest] = field(default_factory=list)
     ended_by: str = ""  # flow, caller, loop_guard, failure or bug; "" while it runs
+    spoken: dict[str, SpeechRequest] = field(default_factory=dict)  # a say's media -> its text
+    channel: str = SimChannel.id  # the caller's channel id
 
 
 class _Recorder:
@@ -56,9 +61,11 @@ class _Recorder:
         self.final_state = ""
         self.ended = False
         self.ended_by = ""
+        self.sequence = itertools.count()  # shared with the simulated Asterisk's requests
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
-        self.timeline.append(Happening(self.clock.now(), kind, message, fields))
+        seq = next(self.sequence)
+        self.timeline.append(Happening(self.clock.now(), kind, message, fields, seq))
         if kind == "end":
             self.ended, self.final_state = True, str(fields.get("state", ""))
             self.ended_by = str(fields.get("by", ""))
@@ -74,6 +81,7 @@ def simulate(
     callees: dict[str, Callee] | None = None,
     room: Room | None = None,
     replies: list[CannedReply] | None = None,
+    ari_replies: list[AriReply] | None = None,
     until: float = LONGEST_CALL,
     reload: bool = False,
     at: float = 0.0,
@@ -83,12 +91,21 @@ def simulate(
     The call starts at wall-clock time `at` (epoch seconds): what `now` and `hours` see."""
     clock = VirtualClock(epoch=at)
     channel = channel or SimChannel()
-    asterisk = SimulatedAsterisk(
-        clock, channel, compiled.flow.app, failures, callee=callee, callees=callees, room=room
-    )
-    web = SimulatedWeb(clock, replies)
     recorder = _Recorder(clock)
-    runtime = Runtime([compiled], asterisk, clock, recorder, web, speech=SimulatedSpeech(asterisk))
+    asterisk = SimulatedAsterisk(
+        clock,
+        channel,
+        compiled.flow.app,
+        failures,
+        callee=callee,
+        callees=callees,
+        room=room,
+        ari_replies=ari_replies or (),
+        sequence=recorder.sequence,
+    )
+    web = SimulatedWeb(clock, replies, recorder.sequence)
+    speech = SimulatedSpeech(asterisk)
+    runtime = Runtime([compiled], asterisk, clock, recorder, web, speech=speech)
     for step in caller or []:
         _schedule(asterisk, recorder, step)
     asterisk.start()
@@ -117,6 +134,8 @@ def simulate(
         dict(call.vars) if call else {},
         web.sent,
         recorder.ended_by,
+        speech.spoken,
+        channel.id,
     )
 
 

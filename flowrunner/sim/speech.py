@@ -23,6 +23,7 @@ class SimulatedSpeech:
     def __init__(self, asterisk: SimulatedAsterisk) -> None:
         self.asterisk = asterisk
         self.said: list[SpeechRequest] = []
+        self.spoken: dict[str, SpeechRequest] = {}  # the media made -> what it says
 
     def submit(self, request: SpeechRequest, done: Done) -> None:
         self.said.append(request)
@@ -32,5 +33,6 @@ class SimulatedSpeech:
             return
         media = f"sound:{URL}/{speech_key('simulated', request)}.wav"
         seconds = spoken_seconds(request.text)
+        self.spoken[media] = request
         self.asterisk.media_seconds[media] = seconds
         done(Response(200, {"media": media, "seconds": seconds}))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,20 +31,27 @@ class CannedReply:
 class SentWebRequest:
     at: float
     request: WebRequest
+    seq: int = 0  # its place among the call's happenings, for a timeline of both
 
 
 class SimulatedWeb:
     """The web client for simulated calls: the first matching reply answers, after its delay;
     a request nothing matches gets no answer (connection failed)."""
 
-    def __init__(self, clock: VirtualClock, replies: list[CannedReply] | None = None) -> None:
+    def __init__(
+        self,
+        clock: VirtualClock,
+        replies: list[CannedReply] | None = None,
+        sequence: Iterator[int] | None = None,
+    ) -> None:
         self.clock = clock
+        self.sequence = sequence or itertools.count()
         self.replies = list(replies or [])
         self.sent: list[SentWebRequest] = []
         self.pending: TimerHeap[tuple[Done, Response]] = TimerHeap()
 
     def submit(self, request: WebRequest, done: Done) -> None:
-        self.sent.append(SentWebRequest(self.clock.now(), request))
+        self.sent.append(SentWebRequest(self.clock.now(), request, next(self.sequence)))
         reply = next((r for r in self.replies if r.matches(request)), None)
         if reply is None:
             self.pending.schedule(self.clock.now(), (done, Response(0, error="connection failed")))
