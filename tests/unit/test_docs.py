@@ -46,6 +46,8 @@ def _blocks_of(name: str, doc: str) -> list[tuple[str, str, str]]:
             kind = "broken"
         elif re.match(r"# \.(pre-commit|github)", text):
             kind = "tooling"  # another tool's file: the hooks are tested in tests/packaging
+        elif text.startswith("# tests of the flow above"):
+            kind = "paired"  # a test file for the yaml block just before it
         elif re.search(r"^tests:", text, re.M):
             kind = "test"
         elif re.match(r"# flows/\S+\.yaml", text) and not re.search(r"^version: 1", text, re.M):
@@ -196,3 +198,16 @@ def test_each_link_leads_to_a_file_and_a_heading_that_exist(name: str) -> None:
         if not found:
             broken.append(target)
     assert broken == []
+
+
+def test_each_test_of_the_flow_above_passes_against_it(tmp_path: Path) -> None:
+    blocks = yaml_blocks()
+    paired = [(blocks[i - 1], block) for i, block in enumerate(blocks) if block[1] == "paired"]
+    assert paired, "docs/flow-tests.md shows a flow with its tests"
+    for (_, kind, flow), (where, _, tests) in paired:
+        assert kind == "flow", f"{where}: the block before is not a whole flow"
+        (tmp_path / "flow.yaml").write_text(flow, encoding="utf-8")
+        (tmp_path / "flow.test.yaml").write_text(tests, encoding="utf-8")
+        test_file = load_test_file(str(tmp_path / "flow.test.yaml"))
+        compiled = compile_flow(load_flow(test_file.flow_path))
+        assert all(run_case(compiled, case).passed for case in test_file.cases), where
