@@ -128,6 +128,13 @@ def _serve(
         help="reload the flows when a flow file changes (as on SIGHUP): new calls get the "
         "new version, calls in progress finish on theirs",
     )
+    p.add_argument(
+        "--metrics",
+        type=host_port,
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics, and /healthz and /readyz "
+        "(default: off; give a loopback address unless the port is firewalled)",
+    )
     _speech_options(p, environ)
 
 
@@ -194,11 +201,14 @@ def speech_engine(text: str) -> str:
 
 
 def speech_listen(text: str) -> str:
-    if text != "none":
-        try:
-            parse_listen(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
+    return text if text == "none" else host_port(text)
+
+
+def host_port(text: str) -> str:
+    try:
+        parse_listen(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     return text
 
 

@@ -154,6 +154,8 @@ class AriSession:
         self._replaced: set[str] = set()  # apps another client took over on this connection
         self.stopping = threading.Event()
         self.resubscribing = threading.Event()  # the apps changed: connect again, at once
+        self.connected = False  # the events WebSocket is open, for every app (readiness)
+        self.connections = 0  # how many times it was opened: reconnects are the rest
 
     def wake(self) -> None:
         """Rouse the live loop from any thread (or a signal handler)."""
@@ -194,6 +196,7 @@ class AriSession:
             try:
                 ws = self._connect(engine)
                 opened = time.monotonic()
+                self.connected, self.connections = True, self.connections + 1
                 self._on_connected(ws, channels_in_app, outage.over())
                 self._read(ws, engine)
             except LINK_ERRORS as error:
@@ -374,7 +377,13 @@ class AriSession:
             self.transport.use_websocket = response.status == 200
             log.info("REST over %s", self.transport.name)
 
+    @property
+    def replaced(self) -> frozenset[str]:
+        """The apps another client took over on this connection: no events for them here."""
+        return frozenset(self._replaced)
+
     def _disconnect(self, ws: websocket.WebSocket | None) -> None:
+        self.connected = False
         self.transport.use_websocket = False
         self.rest.detach()  # what was in flight: sent again over HTTP, or failed
         if ws is not None:

@@ -22,6 +22,7 @@ from ..engine.reconcile import Kept, kept_calls
 from ..engine.runtime import Runtime
 from ..flow import FlowError, Problem, load_flow
 from ..logs import LogJournal, setup
+from ..observe.live import Observing
 from ..ports import Store
 from ..speech.live import LiveSpeech
 from ..store import StoreError, open_store
@@ -65,6 +66,11 @@ def main(args: argparse.Namespace) -> int:
     except StoreError as error:
         print(f"flowrunner serve: {error}")
         return 1
+    try:
+        observing = Observing(args.metrics)
+    except OSError as error:
+        print(f"flowrunner serve: the metrics server cannot listen on {args.metrics}: {error}")
+        return 1
     _tune_garbage_collector()
     config = AriConfig(
         args.ari_url,
@@ -79,18 +85,21 @@ def main(args: argparse.Namespace) -> int:
         speech.loaded(compiled)
     except OSError as error:
         print(f"flowrunner serve: the speech server cannot listen on {args.speech_listen}: {error}")
+        observing.close()
         return 1
     web = RequestsWebClient(wake=session.wake)
-    writer = Writer(store, getattr(store, "where", "the store")) if store else None
+    where = getattr(store, "where", "the store")
+    writer = Writer(store, where, observing.store_wrote()) if store else None
     runtime = Runtime(
         compiled,
-        session.transport,
+        observing.transport(session.transport),
         SystemClock(),
-        Fanout(LogJournal()),
-        web,
+        Fanout(LogJournal(), *observing.journals()),
+        observing.web(web),
         keeper=writer,
         speech=speech.service,
     )
+    observing.watch(session, writer, runtime.timers)
     if store is not None:
         runtime.reconciler.kept = _kept(store, runtime.flows)
     serving = Serving(runtime, session, args.flows, args.watch, speech.loaded)
@@ -104,6 +113,7 @@ def main(args: argparse.Namespace) -> int:
         speech.close()
         session.close()
         _stopped(runtime, writer)
+        observing.close()
         if args.stats:
             Path(args.stats).write_text(json.dumps(_statistics(runtime, writer), indent=1))
     return 0

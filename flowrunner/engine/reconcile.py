@@ -85,9 +85,15 @@ class Reconciler:
         runtime.adopt(call)
         self._unanswered(call)
         away = clock.wall() - kept.saved_at
-        message = f"taken over in {call.current} ({call.flow_name} {kept.compiled.flow.version})"
+        version = kept.compiled.flow.version
+        message = f"taken over in {call.current} ({call.flow_name} {version})"
         runtime.journal.record(
-            call.channel_name, "start", f"{message}, {away:.1f}s after it was kept"
+            call.channel_name,
+            "start",
+            f"{message}, {away:.1f}s after it was kept",
+            flow=call.flow_name,
+            version=version,
+            taken_over=True,
         )
         self._resume(call)
 
@@ -140,7 +146,8 @@ class Reconciler:
         )
         runtime.adopt(call)
         line = f"started over in {state}: nothing was kept of this call (its flow's recovery)"
-        runtime.journal.record(call.channel_name, "start", line, level="warning")
+        fields = {"flow": call.flow_name, "version": compiled.flow.version}
+        runtime.journal.record(call.channel_name, "start", line, level="warning", **fields)
         call.machine = compiled.new_machine(call, start=state)
         runtime.after_moves(call, "", "recovery")
         runtime.keeping.changed(call)

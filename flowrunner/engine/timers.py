@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -54,6 +55,7 @@ class Timers:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.heap: TimerHeap[Due] = TimerHeap()
+        self.late: Callable[[float], None] | None = None  # told each timer's lateness (s)
 
     def __len__(self) -> int:
         return len(self.heap)
@@ -75,6 +77,8 @@ class Timers:
         if armed is None or armed[1] != due.seq:
             return None
         del call.timers[(due.owner, due.tag)]
+        if self.late is not None:
+            self.late(self.clock.now() - armed[0])
         return armed[0]
 
     def pop_due(self) -> list[Due]:

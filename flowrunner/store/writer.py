@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from ..ports import Store
 
@@ -19,9 +20,13 @@ log = logging.getLogger("flowrunner.store")
 RETRY = 1.0  # seconds between two tries of a store that failed
 
 
+Wrote = Callable[[float, bool], None]  # a batch's seconds, and whether it was written
+
+
 class Writer:
-    def __init__(self, store: Store, where: str = "the store") -> None:
+    def __init__(self, store: Store, where: str = "the store", wrote: Wrote | None = None) -> None:
         self.store, self.where = store, where
+        self.wrote = wrote or (lambda seconds, ok: None)  # metrics: each write's latency
         self.waiting: dict[str, str | None] = {}  # channel -> latest snapshot (None: over)
         self.flows: dict[str, str] = {}  # flow versions to write
         self.written_flows: set[str] = set()
@@ -94,6 +99,7 @@ class Writer:
         try:
             self.store.write(batch, flows)
         except Exception as error:  # any failure of the store: the calls go on regardless
+            self.wrote(time.perf_counter() - started, False)
             if not self.degraded:
                 log.error(
                     "durability degraded: cannot write calls to %s (%s); calls go on, "
@@ -104,7 +110,9 @@ class Writer:
                 )
             self.degraded = True
             return False
-        self.batches.append((len(batch), time.perf_counter() - started))
+        seconds = time.perf_counter() - started
+        self.batches.append((len(batch), seconds))
+        self.wrote(seconds, True)
         del self.batches[:-10_000]
         self.written_flows |= set(flows)
         if self.degraded:

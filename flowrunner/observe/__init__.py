@@ -1,0 +1,1 @@
+"""What `serve` tells the world about itself: Prometheus metrics, health and readiness."""
