@@ -1034,3 +1034,56 @@ def test_wake_after_close_is_harmless() -> None:
     session.close()
     session.wake()
     session.stop()
+
+
+# -- what readiness and metrics read ---------------------------------------------------------
+
+
+def test_the_session_says_while_it_is_connected_and_how_often_it_connected(
+    rigs: MakeRig,
+) -> None:
+    first, second = FakeWebSocket(), FakeWebSocket()
+    rig = rigs(first, second, config=HTTP_ONLY)
+    seen: list[tuple[bool, int]] = []
+
+    def events() -> None:
+        seen.append((rig.session.connected, rig.session.connections))
+        if len(rig.connector.connected_at) == 1:
+            first.hang_up()
+        else:
+            second.feed_event(event("2"))
+
+    assert (rig.session.connected, rig.session.connections) == (False, 0)
+    when_listed(rig, "b c", events)
+    stop_after_posts(rig, 1)
+    rig.serve()
+    assert seen == [(True, 1), (True, 2)]
+    assert rig.session.connected is False  # stopped: the link is closed
+
+
+def test_an_app_another_client_took_over_is_said_until_the_next_connection(
+    rigs: MakeRig,
+) -> None:
+    first, second = FakeWebSocket(), FakeWebSocket()
+    rig = rigs(first, second, config=HTTP_ONLY)
+    seen: list[frozenset[str]] = []
+
+    def events() -> None:
+        seen.append(rig.session.replaced)
+        if len(rig.connector.connected_at) == 1:
+            first.feed_event({"type": "ApplicationReplaced", "application": "a"})
+            first.feed_event(event("1"))
+        else:
+            second.feed_event(event("2"))
+
+    def on_post(message: object) -> None:
+        seen.append(rig.session.replaced)
+        if len(rig.engine.posted) == 1:
+            first.hang_up()
+        else:
+            rig.session.stop()
+
+    when_listed(rig, "b c", events)
+    rig.engine.on_post = on_post
+    rig.serve()
+    assert seen == [frozenset(), frozenset({"a"}), frozenset(), frozenset()]
