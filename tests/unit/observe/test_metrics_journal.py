@@ -73,8 +73,8 @@ def test_each_transition_is_counted_by_flow_source_and_target(
     for source, target in moves:
         labels = {"flow": "channel-state", "source": source, "target": target}
         assert value(metrics, "flowrunner_transitions_total", **labels) == 1, labels
-    assert value(metrics, "flowrunner_transitions_total", flow="channel-state", source="ringing",
-                 target="hanging_up") is None  # fmt: skip
+    never = {"flow": "channel-state", "source": "ringing", "target": "hanging_up"}
+    assert value(metrics, "flowrunner_transitions_total", **never) is None
 
 
 def test_action_results_are_counted_by_status_class_and_timed(
