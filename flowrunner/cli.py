@@ -131,9 +131,11 @@ def _serve(
     p.add_argument(
         "--metrics",
         type=host_port,
+        default=environ.get("FLOWRUNNER_METRICS"),
         metavar="HOST:PORT",
         help="serve Prometheus metrics on http://HOST:PORT/metrics, and /healthz and /readyz "
-        "(default: off; give a loopback address unless the port is firewalled)",
+        "(env FLOWRUNNER_METRICS; default: off; give a loopback address unless the port is "
+        "firewalled)",
     )
     _speech_options(p, environ)
 

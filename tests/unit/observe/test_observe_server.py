@@ -12,7 +12,7 @@ import pytest
 import requests
 from fakes import FakeTransport
 
-from flowrunner.cli import main
+from flowrunner.cli import build_parser, main
 from flowrunner.engine.clock import SystemClock
 from flowrunner.engine.timers import Timers
 from flowrunner.observe.live import Observing
@@ -126,3 +126,9 @@ def test_a_metrics_address_that_is_not_host_port_is_a_usage_error(
         main(["serve", FLOW, "--metrics", "9090"])
     assert exited.value.code == 2
     assert "argument --metrics: not HOST:PORT: '9090'" in capsys.readouterr().err
+
+
+def test_the_metrics_address_may_come_from_the_environment() -> None:
+    parsed = build_parser({"FLOWRUNNER_METRICS": "127.0.0.1:9464"}).parse_args(["serve", FLOW])
+    assert parsed.metrics == "127.0.0.1:9464"
+    assert build_parser({}).parse_args(["serve", FLOW]).metrics is None

@@ -1,5 +1,7 @@
-"""The Grafana dashboard (docs/grafana/flowrunner.json): valid JSON, and every metric it queries
-is one `serve --metrics` exposes, so a renamed metric cannot leave a panel blank."""
+"""The metric names the docs and the Grafana dashboard use are the ones `serve --metrics`
+exposes: docs/metrics.md names each flowrunner metric, and every metric the dashboard
+(docs/grafana/flowrunner.json, valid JSON) queries exists, so a renamed metric cannot leave a
+panel blank or a line of the docs wrong."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from typing import Any
 from flowrunner.observe.edges import LinkAndQueue
 from flowrunner.observe.metrics import Metrics
 
-DASHBOARD = Path(__file__).parents[3] / "docs" / "grafana" / "flowrunner.json"
+DOCS = Path(__file__).parents[3] / "docs"
+DASHBOARD = DOCS / "grafana" / "flowrunner.json"
 METRIC = re.compile(r"\b((?:flowrunner|process)_[a-z_]+)\b")
 SUFFIXES = {
     "counter": ("_total",),
@@ -75,3 +78,30 @@ def test_every_panel_has_a_unique_id_and_its_own_place() -> None:
     assert len({p["id"] for p in panels}) == len(panels)
     places = [(p["gridPos"]["x"], p["gridPos"]["y"]) for p in panels]
     assert len(set(places)) == len(places)
+
+
+def documented() -> set[str]:
+    """The metrics docs/metrics.md's table lists (its rows' first cell)."""
+    rows = re.findall(
+        r"^\| `((?:flowrunner|process)_[a-z_]+)`", (DOCS / "metrics.md").read_text(), re.M
+    )
+    return set(rows)
+
+
+def test_the_docs_list_every_flowrunner_metric_and_no_other() -> None:
+    series = exposed()
+    families = {
+        name.removesuffix("_bucket")
+        for name in series
+        if name.startswith("flowrunner_") and not name.endswith(("_count", "_sum"))
+    }
+    assert sorted(documented() - series - families) == []
+    assert sorted(families - documented()) == []
+
+
+def test_every_metric_the_docs_query_is_exposed() -> None:
+    text = (DOCS / "metrics.md").read_text()
+    blocks = re.findall(r"```(\w*)\n(.*?)```", text, re.S)
+    used = {name for lang, block in blocks if lang != "sh" for name in METRIC.findall(block)}
+    assert "flowrunner_timer_lateness_seconds_bucket" in used
+    assert sorted(used - exposed()) == []
