@@ -44,8 +44,9 @@ def _blocks_of(name: str, doc: str) -> list[tuple[str, str, str]]:
         before = doc[: match.start()].rstrip().splitlines()[-1]
         if before == BROKEN_INTRO:
             kind = "broken"
-        elif re.match(r"# \.(pre-commit|github)", text):
-            kind = "tooling"  # another tool's file: the hooks are tested in tests/packaging
+        elif re.match(r"# (\.pre-commit|\.github|prometheus|kubernetes)", text):
+            kind = "tooling"  # another tool's file: the hooks are tested in tests/packaging,
+            # the metrics' files in tests/unit/observe/test_metric_names.py
         elif text.startswith("# tests of the flow above"):
             kind = "paired"  # a test file for the yaml block just before it
         elif re.search(r"^tests:", text, re.M):

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml import YAML
+
 from flowrunner.observe.edges import LinkAndQueue
 from flowrunner.observe.metrics import Metrics
 
@@ -97,6 +99,20 @@ def test_the_docs_list_every_flowrunner_metric_and_no_other() -> None:
     }
     assert sorted(documented() - series - families) == []
     assert sorted(families - documented()) == []
+
+
+def test_the_docs_yaml_files_parse() -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", (DOCS / "metrics.md").read_text(), re.S)
+    assert len(blocks) == 3  # the probes, the scrape config, the rules
+    for block in blocks:
+        assert isinstance(YAML(typ="safe").load(block), dict), block
+    rules = YAML(typ="safe").load(blocks[2])["groups"][0]["rules"]
+    assert [rule["alert"] for rule in rules] == [
+        "FlowrunnerNotConnected",
+        "FlowrunnerCallsFailing",
+        "FlowrunnerTimersLate",
+        "FlowrunnerStoreNotWritable",
+    ]
 
 
 def test_every_metric_the_docs_query_is_exposed() -> None:
