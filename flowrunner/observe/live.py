@@ -33,18 +33,16 @@ class Observing:
     def __init__(self, listen: str | None) -> None:
         """Listens at once (OSError if it cannot), so that a taken port stops `serve` before
         it connects; /readyz says "starting" until `watch` is called."""
-        self.metrics = Metrics() if listen else None
+        self.metrics: Metrics | None = None
         self.readiness: Readiness | None = None
         self.server: ObserveServer | None = None
-        if self.metrics is not None and listen:
-            disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` series: noise
-            self.server = ObserveServer(
-                self.metrics.registry, self._problems, *parse_listen(listen)
-            )
-            self.server.start()
-            log.info(
-                "metrics on http://%s:%d/metrics (also /healthz, /readyz)", *self.server.address
-            )
+        if not listen:
+            return
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # `_created` series: noise
+        self.metrics = Metrics()
+        self.server = ObserveServer(self.metrics.registry, self._problems, *parse_listen(listen))
+        self.server.start()
+        log.info("metrics on http://%s:%d/metrics (also /healthz, /readyz)", *self.server.address)
 
     def journals(self) -> tuple[Journal, ...]:
         return () if self.metrics is None else (MetricsJournal(self.metrics),)

@@ -4,11 +4,12 @@ transitions and action results from what the engine reports, with bounded labels
 from __future__ import annotations
 
 import pytest
-from fakes import FakeTransport, Journal, Rig
+from fakes import FakeKeeper, FakeTransport, Journal, Rig
 
 from flowrunner.engine.journal import Fanout
 from flowrunner.engine.machine import CompiledFlow
 from flowrunner.engine.messages import Reconcile
+from flowrunner.engine.reconcile import kept_calls
 from flowrunner.engine.runtime import Runtime
 from flowrunner.observe.journal import MetricsJournal
 from flowrunner.observe.metrics import Metrics
@@ -132,6 +133,30 @@ def test_calls_that_vanished_while_disconnected_end_with_that_reason(
     reason = "channel vanished while disconnected"
     assert value(metrics, "flowrunner_calls_ended_total", **call, by="caller", reason=reason) == 1
     assert value(metrics, "flowrunner_calls_active", **call) == 1
+
+
+def test_a_call_taken_over_from_the_store_counts_as_taken_over_then_ends(
+    channel_state: CompiledFlow, metrics: Metrics
+) -> None:
+    keeper, clock = FakeKeeper(), VirtualClock()
+    first = Runtime([channel_state], FakeTransport(), clock, Journal(), keeper=keeper)
+    channel = {"id": "c1", "name": "PJSIP/c1", "state": "Ring"}
+    first.post({"type": "StasisStart", "application": "channel-state", "channel": channel})
+    first.drain()  # then the runner dies, and another one takes the call over
+    transport, journal = FakeTransport(), Fanout(Journal(), MetricsJournal(metrics))
+    second = Runtime([channel_state], transport, clock, journal, keeper=keeper)
+    second.reconciler.kept, _ = kept_calls(keeper.calls, second.flows, keeper.flows.get)
+    second.post(Reconcile("channel-state", frozenset({"c1"})))
+    second.drain()
+    call = {"flow": "channel-state", "version": channel_state.flow.version}
+    assert value(metrics, "flowrunner_calls_taken_over_total", **call) == 1
+    assert value(metrics, "flowrunner_calls_started_total", **call) == 0
+    assert value(metrics, "flowrunner_calls_active", **call) == 1
+    second.post({"type": "StasisEnd", "application": "channel-state", "channel": channel})
+    second.drain()
+    assert value(metrics, "flowrunner_calls_active", **call) == 0
+    ended = {**call, "by": "caller", "reason": "left the app"}
+    assert value(metrics, "flowrunner_calls_ended_total", **ended) == 1
 
 
 def test_a_call_taken_over_counts_as_taken_over_not_started(metrics: Metrics) -> None:
