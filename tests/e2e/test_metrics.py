@@ -6,11 +6,23 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from conftest import SECRETS, Runner, ari, flow_copy, probing, serving, transitions, wait_until
+from conftest import (
+    SECRETS,
+    Runner,
+    ari,
+    clean_call,
+    flow_copy,
+    serving,
+    transitions,
+    wait_until,
+)
 from prometheus_client.parser import text_string_to_metric_families
+from test_local_channel import Probe
 
 APP = "metrics-channel-state"
 CALLS = 3
@@ -46,6 +58,16 @@ def sample(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
+@contextmanager
+def own_probe() -> Iterator[Probe]:
+    """The callers' side, in an app of this file's own: no other test's probe can take it."""
+    probe = Probe(f"{APP}-probe")
+    try:
+        yield probe
+    finally:
+        probe.close()
+
+
 def originate(probe_app: str) -> str:
     """A Local channel into the flow's app, its caller's half in the probe's app; not waited
     for, so that the calls overlap."""
@@ -68,7 +90,8 @@ def test_metrics_during_and_after_real_calls_match_the_calls_placed(
     flow = flow_copy(tmp_path, "channel-state", APP)
     url = f"http://127.0.0.1:{free_port()}"
     options = ("--metrics", url.removeprefix("http://"))
-    with serving(tmp_path / "serve.log", flow, options=options) as runner, probing(runner) as probe:
+    served = serving(tmp_path / "serve.log", flow, options=options)
+    with served as runner, clean_call(runner), own_probe() as probe:
         assert requests.get(f"{url}/healthz", timeout=5).text == "ok\n"
         ready = requests.get(f"{url}/readyz", timeout=5)
         assert (ready.status_code, ready.text) == (200, "ready\n")
@@ -93,6 +116,7 @@ def test_metrics_during_and_after_real_calls_match_the_calls_placed(
         wait_until(all_ended, 20, "the calls to end")
         after = scrape(url)
         assert sample(after, "flowrunner_calls_started_total", **call) == CALLS
+        assert ended_by_reason(after) == {"flow finished": CALLS}, runner.text()
         assert sample(after, "flowrunner_calls_ended_total", **ended) == CALLS
         logged = transitions(runner, f"Local/{APP}@")
         assert len(logged) == 4 * CALLS
@@ -115,6 +139,14 @@ def test_metrics_during_and_after_real_calls_match_the_calls_placed(
         assert sample(after, "flowrunner_store_write_duration_seconds_count") >= 1
         labels = {value for _, pairs in after for _, value in pairs}
         assert not [value for value in labels if "Local/" in value or f"{APP}-" in value]
+
+
+def ended_by_reason(samples: Samples) -> dict[str, float]:
+    return {
+        dict(labels)["reason"]: value
+        for (name, labels), value in samples.items()
+        if name == "flowrunner_calls_ended_total" and value
+    }
 
 
 def _version(runner: Runner) -> str | None:
