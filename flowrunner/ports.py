@@ -130,7 +130,9 @@ class Journal(Protocol):
     """What the engine reports as calls progress; `serve` logs it, the simulator keeps it."""
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
-        """`kind` is one of: start, event, transition, action, end, error."""
+        """`kind` is one of: start, event, transition, action, end, error; and, at level
+        debug, for traces: step (an action started, with its parameters) and vars (variables
+        set, with their values, secrets masked)."""
 
 
 class Store(Protocol):

@@ -25,7 +25,7 @@ from ..ports import STEP_CHANNEL, Clock, Event, Journal, Keeper, Speech, Transpo
 from . import after_call
 from .call import FLOW, Call, Running, new_call
 from .context import StepContext
-from .journal import record_event, reply_line, start_line
+from .journal import record_event, reply_line, start_line, step_params
 from .keeping import Keeping
 from .machine import CompiledFlow
 from .messages import Due, NoSpeech, NoWebClient, Reconcile, Replied
@@ -148,7 +148,7 @@ class Runtime:
 
     def _caller_event(self, call: Call, event: Event) -> None:
         hide = any(running.step.hides(event) for running in call.running.values())
-        record_event(self.journal, call.channel_name, event, hide=hide)
+        record_event(self.journal, call.channel_name, event, hide=hide, secrets=call.secrets)
         if event.type == "StasisEnd":
             call.left_app = True
             call.info.setdefault("last_state", call.current)  # where the caller left it
@@ -228,9 +228,9 @@ class Runtime:
         """Give the call's machine an event; True if it took a transition."""
         if call.ended or event not in call.compiled.events:
             return False
-        source = call.current
+        source, call.held = call.current, ""
         call.machine.send(event, ari=payload)
-        return self.after_moves(call, source, reason, event=event, **fields)
+        return self.after_moves(call, source, reason, event=event, guard=call.held, **fields)
 
     def after_moves(self, call: Call, source: str, reason: str, **fields: Any) -> bool:
         """Act on the states the machine left and entered: exits, loop guards, entries."""
@@ -301,7 +301,11 @@ class Runtime:
             self.timers.arm(call, FLOW, THEN, 0)
 
     def _start_action(self, call: Call, index: int) -> None:
-        running = call.start_step(index)
+        running, params = call.start_step(index)
+        shown = step_params(params, call.secrets)
+        line = f"{running.action} started"  # for traces: the parameters it was given
+        fields = {"action": running.action, "params": shown, "level": "debug"}
+        self.journal.record(call.channel_name, "step", line, **fields)
         running.step.start(self.context(call, running))
 
     # -- failures and the end of a call ------------------------------------------------------
