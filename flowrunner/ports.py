@@ -135,6 +135,21 @@ class Journal(Protocol):
         set, with their values, secrets masked)."""
 
 
+class Tap(Protocol):
+    """What a recorder is shown of each call (`serve --record`): its start, the ARI events of
+    its channels as they came (a secret key press as ***), and each reply to its ARI and web
+    requests, with the request and the seconds it took. `replied` is called from any thread
+    (the one the reply came on)."""
+
+    def started(self, call: str, app: str, version: str, path: str) -> None: ...
+
+    def event(self, call: str, fields: Mapping[str, Any]) -> None: ...
+
+    def replied(
+        self, call: str, request: Request | WebRequest, response: Response, seconds: float
+    ) -> None: ...
+
+
 class Store(Protocol):
     """Where calls are kept so that they outlive the runner: each call's snapshot (JSON) under
     its channel id, and the text of each flow version a kept call runs. Used from one thread

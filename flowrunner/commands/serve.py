@@ -22,7 +22,10 @@ from ..engine.reconcile import Kept, kept_calls
 from ..engine.runtime import Runtime
 from ..flow import FlowError, Problem, load_flow
 from ..logs import LogJournal, setup
-from ..ports import Store
+from ..observe.callfiles import CallFiles
+from ..observe.record import Recorder
+from ..observe.trace import TraceJournal
+from ..ports import Journal, Store
 from ..speech.live import LiveSpeech
 from ..store import StoreError, open_store
 from ..store.writer import Writer
@@ -82,14 +85,21 @@ def main(args: argparse.Namespace) -> int:
         return 1
     web = RequestsWebClient(wake=session.wake)
     writer = Writer(store, getattr(store, "where", "the store")) if store else None
+    try:
+        trace, recorder = _observers(args)
+    except OSError as error:
+        print(f"flowrunner serve: {error}")
+        return 1
+    journals: list[Journal] = [LogJournal(), *([trace] if trace else [])]
     runtime = Runtime(
         compiled,
         session.transport,
         SystemClock(),
-        Fanout(LogJournal()),
+        Fanout(*journals),
         web,
         keeper=writer,
         speech=speech.service,
+        tap=recorder,
     )
     if store is not None:
         runtime.reconciler.kept = _kept(store, runtime.flows)
@@ -104,9 +114,30 @@ def main(args: argparse.Namespace) -> int:
         speech.close()
         session.close()
         _stopped(runtime, writer)
+        for observer in (trace, recorder):
+            if observer is not None:
+                observer.close()
         if args.stats:
             Path(args.stats).write_text(json.dumps(_statistics(runtime, writer), indent=1))
     return 0
+
+
+def _observers(args: argparse.Namespace) -> tuple[TraceJournal | None, Recorder | None]:
+    """The trace journal (--trace) and the recorder (--record), each with its folder."""
+
+    def files(name: str, what: str) -> CallFiles | None:
+        folder = getattr(args, name, None)
+        if not folder:
+            return None
+        size = int(getattr(args, f"{name}_max_mb") * 1e6)
+        age = getattr(args, f"{name}_max_days") * 86400
+        return CallFiles(Path(folder), size, age, what)
+
+    traces, records = files("trace", "trace"), files("record", "record")
+    return (
+        TraceJournal(traces) if traces else None,
+        Recorder(records) if records else None,
+    )
 
 
 def _statistics(runtime: Runtime, writer: Writer | None) -> dict[str, object]:

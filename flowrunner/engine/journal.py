@@ -58,6 +58,19 @@ def event_fields(event: Event, hide: bool = False, secrets: Sequence[str] = ()) 
     return detail
 
 
+def recorded(event: Event, hide: bool, secrets: Sequence[str]) -> Mapping[str, Any]:
+    """An event's frame as a recorder may keep it: a hidden key press as ***, a channel
+    variable holding a secret masked; otherwise the frame itself."""
+    if not hide and not (secrets and event.type == "ChannelVarset"):
+        return event.fields
+    fields = dict(event.fields)
+    if hide:
+        fields["digit"] = "***"
+    if "value" in fields:
+        fields["value"] = masked(fields["value"], secrets)
+    return fields
+
+
 def masked(value: Any, secrets: Sequence[str]) -> Any:
     """`value` with the call's secrets (a collected PIN) masked as ***; a value that is not
     text and holds one becomes its text, masked."""

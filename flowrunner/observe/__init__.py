@@ -1,0 +1,1 @@
+"""Watching calls from outside the engine: per-call traces, recordings (and metrics)."""
