@@ -58,12 +58,18 @@ class Sender:
     def hang_up(self, call: Call) -> None:
         """At once, unanswered: the call is ending."""
         if not call.left_app:
-            self.at_once(hangup_request(call.channel_id))
+            self.at_once(hangup_request(call.channel_id), call)
 
-    def at_once(self, request: Request) -> None:
+    def at_once(self, request: Request, call: Call | None = None) -> None:
         """Outside any call's queue, its answer not waited for (a call that is over, a stray
-        channel)."""
-        self.transport.submit(request, lambda response: None)
+        channel); a recorder still sees the reply, as the call's."""
+        tap = self.tap
+        if tap is None or call is None:
+            return self.transport.submit(request, lambda response: None)
+        call_id, clock, sent = call.channel_id, self.clock, self.clock.now()
+        self.transport.submit(
+            request, lambda response: tap.replied(call_id, request, response, clock.now() - sent)
+        )
 
     def answered(self, call: Call, replied: Replied) -> tuple[Pending, float] | None:
         """The request a reply answers, and how long it took (ms); None if none waits."""

@@ -40,6 +40,7 @@ def run_case(compiled: CompiledFlow, case: Case) -> CaseResult:
         room=case.room,
         replies=list(case.replies),
         at=case.at or 0.0,
+        media=case.media,
     )
     if compiled.flow.uses_time and case.at is None:
         return CaseResult(case, (NEEDS_TIME,), result)

@@ -77,15 +77,18 @@ def simulate(
     until: float = LONGEST_CALL,
     reload: bool = False,
     at: float = 0.0,
+    media: dict[str, float] | None = None,
 ) -> SimResult:
     """One simulated call. With `reload`, the call is saved after every message and restored
     into a fresh runtime (a check that a call's whole state is data: the run must not change).
-    The call starts at wall-clock time `at` (epoch seconds): what `now` and `hours` see."""
+    The call starts at wall-clock time `at` (epoch seconds): what `now` and `hours` see.
+    `media` says how long some media play (seconds; others play 1 s)."""
     clock = VirtualClock(epoch=at)
     channel = channel or SimChannel()
     asterisk = SimulatedAsterisk(
         clock, channel, compiled.flow.app, failures, callee=callee, callees=callees, room=room
     )
+    asterisk.media_seconds.update(media or {})
     web = SimulatedWeb(clock, replies)
     recorder = _Recorder(clock)
     runtime = Runtime([compiled], asterisk, clock, recorder, web, speech=SimulatedSpeech(asterisk))
