@@ -61,13 +61,13 @@ def _names(path: Path) -> tuple[str, str]:
 
 def timeline(entries: list[dict[str, Any]], path: Path) -> Iterator[str]:
     first = entries[0]
-    t0 = _number(first.get("t"))
+    t0, call = _number(first.get("t")), to_text(first.get("id", ""))
     yield _heading(first, t0)
     yield f"trace: {path}"
     for entry in entries:
         offset = _number(entry.get("t")) - t0
         kind = to_text(entry.get("kind", ""))
-        lines = list(_shown(kind, entry))
+        lines = list(_shown(kind, entry, call))
         yield f"{offset:+10.3f}s  {kind:<10}  {lines[0]}"
         yield from (f"{'':25}{more}" for more in lines[1:])
 
@@ -85,10 +85,12 @@ def _heading(start: dict[str, Any], t0: float) -> str:
     return f"call {call}, started {when} UTC: {said}"
 
 
-def _shown(kind: str, entry: dict[str, Any]) -> Iterator[str]:
+def _shown(kind: str, entry: dict[str, Any], call: str) -> Iterator[str]:
     """The line of a record, and the lines under it (an event's fields, the vars set)."""
     message = to_text(entry.get("message", ""))
-    if kind == "transition":
+    if kind == "event":
+        yield message.removeprefix("event ")
+    elif kind == "transition":
         guard = to_text(entry.get("guard", ""))
         yield message + (f"  when {guard}" if guard else "")
     elif kind == "step":
@@ -112,8 +114,15 @@ def _shown(kind: str, entry: dict[str, Any]) -> Iterator[str]:
     else:
         yield message
     fields = entry.get("fields")
-    if kind == "event" and isinstance(fields, dict) and fields:
-        yield _pairs(fields)
+    if kind == "event" and isinstance(fields, dict):
+        shown = {k: v for k, v in fields.items() if k != "timestamp" and not _mine(v, call)}
+        if shown:
+            yield _pairs(shown)
+
+
+def _mine(value: Any, call: str) -> bool:
+    """The call's own channel, which every event of it names: said once, in the heading."""
+    return isinstance(value, dict) and bool(call) and value.get("id") == call
 
 
 def _pairs(values: dict[str, Any]) -> str:
