@@ -130,7 +130,10 @@ def _pairs(values: dict[str, Any]) -> str:
 
 
 def _value(value: Any) -> str:
-    """As JSON writes it ("1" is text, 1 a number), cut short."""
+    """As JSON writes it ("1" is text, 1 a number), cut short; an object as (key=value …)."""
+    if isinstance(value, dict):
+        inner = " ".join(f"{k}={to_text(v)}" for k, v in value.items())
+        return excerpt(f"({inner})", 2 * WIDE)
     return excerpt(json.dumps(value, ensure_ascii=False, default=to_text), WIDE)
 
 
