@@ -12,7 +12,7 @@ from ..engine.machine import CompiledFlow, compile_flow
 from ..flow import FlowError, load_flow
 from ..flow.errors import printable
 from ..flowtest.cases import load_test_file
-from ..flowtest.replay import Recording, read_recording, replay, test_file
+from ..flowtest.replay import Recording, case_file, read_recording, replay
 
 
 def main(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
     folder = output.parent if output else Path.cwd()
     comment = f"Replayed by flowrunner replay from {args.file}: {name}."
-    text = test_file([made.case], os.path.relpath(target, folder), comment)
+    text = case_file([made.case], os.path.relpath(target, folder), comment)
     for note in made.notes:
         print(printable(f"note: {note}"), file=sys.stderr)
     if output is None:

@@ -105,7 +105,7 @@ def replay(
     return Replay(case, notes, retraced)
 
 
-def test_file(cases: list[dict[str, Any]], flow: str, comment: str) -> str:
+def case_file(cases: list[dict[str, Any]], flow: str, comment: str) -> str:
     """A flow test file of these cases for `flow` (relative to the file), as YAML (each value
     written as JSON, which YAML reads as it is)."""
     lines = [f"# {line}" for line in comment.splitlines()]

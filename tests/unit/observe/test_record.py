@@ -12,7 +12,7 @@ from flowrunner.observe.callfiles import read_lines
 
 
 def test_a_recording_starts_with_the_flow_version_then_the_stasis_start(tmp_path: Path) -> None:
-    result, _, record = observed(pin_flow(tmp_path), tmp_path, PRESSES, OK)
+    _, _, record = observed(pin_flow(tmp_path), tmp_path, PRESSES, OK)
     start, first = read_lines(record)[:2]
     assert start == {
         "t": EPOCH,
