@@ -72,10 +72,11 @@ def observed(
     clock = VirtualClock(epoch=EPOCH)
     traces = CallFiles(folder / "traces", 10**6, 86400.0, wall=clock.wall)
     records = CallFiles(folder / "records", 10**6, 86400.0, "record", wall=clock.wall)
+    channel = options.pop("channel", SimChannel(caller_number="100", caller_name="Ada"))
     result = simulate(
         compile_flow(load_flow(flow)),
         caller,
-        channel=SimChannel(caller_number="100", caller_name="Ada"),
+        channel=channel,
         replies=replies,
         journal=TraceJournal(traces, clock.wall),
         tap=Recorder(records, clock.wall),

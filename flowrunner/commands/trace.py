@@ -117,7 +117,7 @@ def _shown(kind: str, entry: dict[str, Any], call: str) -> Iterator[str]:
     if kind == "event" and isinstance(fields, dict):
         shown = {k: v for k, v in fields.items() if k != "timestamp" and not _mine(v, call)}
         if shown:
-            yield _pairs(shown)
+            yield "  ".join(f"{name}={_section(value)}" for name, value in shown.items())
 
 
 def _mine(value: Any, call: str) -> bool:
@@ -130,11 +130,16 @@ def _pairs(values: dict[str, Any]) -> str:
 
 
 def _value(value: Any) -> str:
-    """As JSON writes it ("1" is text, 1 a number), cut short; an object as (key=value …)."""
-    if isinstance(value, dict):
-        inner = " ".join(f"{k}={to_text(v)}" for k, v in value.items())
-        return excerpt(f"({inner})", 2 * WIDE)
+    """As JSON writes it ("1" is text, 1 a number), cut short."""
     return excerpt(json.dumps(value, ensure_ascii=False, default=to_text), WIDE)
+
+
+def _section(value: Any) -> str:
+    """An event's field; a nested object (a playback, a peer) as (key=value …)."""
+    if not isinstance(value, dict):
+        return _value(value)
+    inner = " ".join(f"{k}={to_text(v)}" for k, v in value.items())
+    return excerpt(f"({inner})", 2 * WIDE)
 
 
 def _number(value: Any) -> float:
