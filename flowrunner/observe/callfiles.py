@@ -1,7 +1,9 @@
 """One JSON-lines file per call in a folder kept within a size and an age, written on a thread
-of its own: the engine's thread only queues entries (no encoding, no disk), the writer thread
-writes them in batches and removes the oldest files (by name: they start with the call's start
-time) while the folder is over its size, and those older than its age.
+of its own: the engine's thread only queues entries (no encoding, no disk). The writer thread
+encodes them and holds each call's lines until the call is finished, or for at most `HOLD_FOR`
+seconds (a call that lasts is written in pieces): one file write per call, mostly, even with a
+thousand calls up. It removes the oldest files while the folder is over its size, and those
+older than its age.
 
 A file's name is the call's start time and a hash of its key (a channel id or name, both from
 Asterisk and not trusted): never a path made of call data.
@@ -16,14 +18,15 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from ..ports import to_text
 
 SUFFIX = ".jsonl"
-BATCH_EVERY = 0.2  # seconds the writer gathers entries before writing them out
+BATCH_EVERY = 0.2  # seconds the writer lets entries gather before it takes them
+HOLD_FOR = 10.0  # seconds a call's lines are held at most before they are written
 SWEEP_EVERY = 60.0  # seconds between two looks for files past their age
 OPEN_CALLS = 50_000  # keys remembered (calls in progress and lately ended); oldest forgotten
 
@@ -51,8 +54,15 @@ class CallFiles:
         self.directory, self.max_bytes, self.max_age = directory, max_bytes, max_age
         self.what, self.wall = what, wall
         self.names: OrderedDict[str, str] = OrderedDict()  # key -> its call's file name
-        self.inbox: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
-        self.sizes = {p.name: p.stat().st_size for p in directory.glob(f"*{SUFFIX}")}
+        # (file, entry), or (file, None): the call is finished; None: stop
+        self.inbox: queue.SimpleQueue[tuple[str, dict[str, Any] | None] | None] = (
+            queue.SimpleQueue()
+        )
+        found = sorted((p.name, p.stat().st_size) for p in directory.glob(f"*{SUFFIX}"))
+        self.sizes: OrderedDict[str, int] = OrderedDict(found)  # oldest first
+        self.total = sum(self.sizes.values())
+        self.held: dict[str, list[str]] = {}  # file -> lines not written yet
+        self.since: dict[str, float] = {}  # file -> when its oldest held line came
         self.failed = False  # said once, until writing works again
         self.thread = threading.Thread(target=self._run, name=f"{what}-writer", daemon=True)
         self.thread.start()
@@ -74,6 +84,12 @@ class CallFiles:
         if name is not None:
             self.inbox.put((name, entry))
 
+    def finish(self, key: str) -> None:
+        """The call under `key` is over: what it has is written now (what comes later, too)."""
+        name = self.names.get(key)
+        if name is not None:
+            self.inbox.put((name, None))
+
     def close(self, timeout: float = 2.0) -> None:
         """Write what is queued, then stop the writer."""
         self.inbox.put(None)
@@ -84,25 +100,22 @@ class CallFiles:
     def _run(self) -> None:
         stop, next_sweep = False, 0.0
         while not stop:
-            items: list[tuple[str, dict[str, Any]] | None] = []
+            items: list[tuple[str, dict[str, Any] | None] | None] = []
             try:
-                items.append(self.inbox.get(timeout=SWEEP_EVERY))
+                items.append(self.inbox.get(timeout=BATCH_EVERY * 5))
                 time.sleep(BATCH_EVERY)  # let a batch gather
             except queue.Empty:
-                pass  # nothing came: only sweep
+                pass  # nothing came: what is held may be due
             items += self._queued()
             stop = None in items
-            lines: dict[str, list[str]] = {}
-            for item in items:
-                if item is not None:
-                    lines.setdefault(item[0], []).append(_line(item[1]))
-            self._write(lines)
+            due = self._hold(item for item in items if item is not None)
+            self._write(set(self.held) if stop else due)
             if self.wall() >= next_sweep:
                 next_sweep = self.wall() + SWEEP_EVERY
                 self._remove_old()
-            self._keep_within_size(set(lines))
+            self._keep_within_size()
 
-    def _queued(self) -> list[tuple[str, dict[str, Any]] | None]:
+    def _queued(self) -> list[tuple[str, dict[str, Any] | None] | None]:
         items = []
         while True:
             try:
@@ -110,9 +123,24 @@ class CallFiles:
             except queue.Empty:
                 return items
 
-    def _write(self, lines: dict[str, list[str]]) -> None:
-        for name, batch in lines.items():
-            text = "".join(batch)
+    def _hold(self, items: Iterable[tuple[str, dict[str, Any] | None]]) -> set[str]:
+        """Encode the entries, held by file; the files due: finished, or held long enough."""
+        now, due = time.monotonic(), set()
+        for name, entry in items:
+            if entry is None:
+                due.add(name)
+                continue
+            self.held.setdefault(name, []).append(_line(entry))
+            self.since.setdefault(name, now)
+        return due | {name for name, since in self.since.items() if now - since >= HOLD_FOR}
+
+    def _write(self, names: set[str]) -> None:
+        for name in names:
+            lines = self.held.pop(name, None)
+            self.since.pop(name, None)
+            if not lines:
+                continue
+            text = "".join(lines)
             try:
                 with (self.directory / name).open("a", encoding="utf-8") as file:
                     file.write(text)
@@ -120,16 +148,14 @@ class CallFiles:
                 self._failed(error)
                 continue
             self.failed = False
-            self.sizes[name] = self.sizes.get(name, 0) + len(text.encode())
+            size = len(text.encode())
+            self.sizes[name] = self.sizes.get(name, 0) + size
+            self.total += size
 
-    def _keep_within_size(self, writing: set[str]) -> None:
-        """The oldest files go first; the files just written to (calls going on) last."""
-        total = sum(self.sizes.values())
-        for name in sorted(self.sizes, key=lambda n: (n in writing, n)):
-            if total <= self.max_bytes:
-                return
-            total -= self.sizes[name]
-            self._remove(name)
+    def _keep_within_size(self) -> None:
+        """The oldest files go first."""
+        while self.total > self.max_bytes and self.sizes:
+            self._remove(next(iter(self.sizes)))
 
     def _remove_old(self) -> None:
         limit = self.wall() - self.max_age
@@ -142,7 +168,7 @@ class CallFiles:
                 self._remove(name)
 
     def _remove(self, name: str) -> None:
-        self.sizes.pop(name, None)
+        self.total -= self.sizes.pop(name, 0)
         try:
             (self.directory / name).unlink(missing_ok=True)
         except OSError as error:

@@ -38,6 +38,8 @@ class Recorder:
 
     def event(self, call: str, fields: Mapping[str, Any]) -> None:
         self.files.add(call, {"t": self.wall(), "kind": "event", "event": fields})
+        if fields.get("type") == "StasisEnd" and _channel_id(fields) == call:
+            self.files.finish(call)  # the call's channel has left: the rest comes at once
 
     def replied(
         self, call: str, request: Request | WebRequest, response: Response, seconds: float
@@ -60,3 +62,8 @@ class Recorder:
 
     def close(self) -> None:
         self.files.close()
+
+
+def _channel_id(fields: Mapping[str, Any]) -> Any:
+    channel = fields.get("channel")
+    return channel.get("id") if isinstance(channel, dict) else None

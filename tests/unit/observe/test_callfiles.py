@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from flowrunner.observe.callfiles import CallFiles, file_name, read_lines
@@ -85,3 +86,17 @@ def test_a_folder_that_cannot_be_written_is_said_once(tmp_path: Path, caplog) ->
     warnings = [r.getMessage() for r in caplog.records if r.name == "flowrunner.observe"]
     assert len(warnings) == 1
     assert warnings[0].startswith(f"trace: cannot write in {tmp_path / 'd'}: ")
+
+
+def test_a_finished_call_is_written_without_waiting_for_the_close(tmp_path: Path) -> None:
+    files = CallFiles(tmp_path, 10**6, 3600.0)
+    name = files.open("a", EPOCH)
+    files.add("a", {"n": 1})
+    files.finish("a")
+    deadline = time.monotonic() + 10
+    while not (tmp_path / name).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert read_lines(tmp_path / name) == [{"n": 1}]
+    files.add("a", {"n": 2})  # after the end (an after-call action): to the same file
+    files.close()
+    assert read_lines(tmp_path / name) == [{"n": 1}, {"n": 2}]
