@@ -51,6 +51,7 @@ def call_name(runner: Runner) -> str:
             probe.close()
     wait(lambda: _written(runner, "traces", '"kind":"end"'), 5, "the trace")
     wait(lambda: _written(runner, "records", '"StasisEnd"'), 5, "the recording")
+    wait(lambda: _written(runner, "records", '"action":"continue"'), 15, "the last reply")
     return call.name
 
 

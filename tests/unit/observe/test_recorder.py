@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes import write_file
 from observed import EPOCH, OK, PIN, PRESSES, kinds, observed, pin_flow
 
 from flowrunner.observe.callfiles import read_lines
@@ -55,3 +56,16 @@ def test_hidden_keys_and_parameters_holding_call_data_are_not_kept(tmp_path: Pat
     text = record.read_text()
     for secret in (PIN, "s3cret", "t0k3n"):
         assert secret not in text
+
+
+def test_the_hangup_sent_at_the_end_unanswered_is_recorded_too(tmp_path: Path) -> None:
+    flow = write_file(
+        tmp_path,
+        "version: 1\napp: short\ninitial: hello\nstates:\n"
+        "  hello: {do: [answer], then: done}\n  done: {final: true}\n",
+        "short.yaml",
+    )
+    result, _, record = observed(flow, tmp_path, [])
+    assert [s.action for s in result.sent] == ["answer", "hangup"]
+    replies = [(e["ari"]["action"], e["ari"]["path"]) for e in kinds(record, "reply")]
+    assert replies == [("answer", "channels/sim-0001/answer"), ("hangup", "channels/sim-0001")]
