@@ -32,6 +32,7 @@ from ..steps import ACTIONS
 from .cases import caller_step, parse_moment
 
 LEAVES = frozenset({"hangup", *(name for name, spec in ACTIONS.items() if spec.leaves)})
+KEYS = "0123456789ABCD*#"  # what a flow test's caller may press
 STOPPED_MARGIN = 1.0  # a sound stopped before its end plays this much longer in the replay
 
 
@@ -157,8 +158,10 @@ def _caller(recording: Recording, notes: list[str]) -> list[str]:
             digit = to_text(event.get("digit", ""))
             if digit == "***":
                 notes.append(f"a key at {_seconds(at)} was hidden (a secret): not replayed")
+            elif len(digit) == 1 and digit in KEYS:
+                steps.append(f"{_seconds(at)} dtmf {digit}")
             else:
-                steps.append(f"{_seconds(at)} dtmf {json.dumps(digit)[1:-1]}")
+                notes.append(f"a key at {_seconds(at)} is no DTMF key: not replayed")
         elif kind in ("ChannelHangupRequest", "StasisEnd") and (left is None or at < left):
             steps.append(f"{_seconds(at)} hangup")
             break

@@ -124,3 +124,12 @@ def test_a_hidden_key_is_not_replayed_and_said_so(tmp_path: Path) -> None:
         f"a key at {t} was hidden (a secret): not replayed"
         for t in ("1.5s", "1.6s", "1.7s", "1.8s")
     ]
+
+
+def test_a_recorded_key_that_is_no_dtmf_key_is_not_replayed(tmp_path: Path) -> None:
+    _, _, record = observed(IVR, tmp_path, [CallerStep(1.5, "dtmf", "1")])
+    text = record.read_text().replace('"digit":"1"', '"digit":"1 hangup\\n"')
+    record.write_text(text)
+    made = replay(read_recording(record), None, "x")
+    assert "caller" not in made.case
+    assert "a key at 1.5s is no DTMF key: not replayed" in made.notes
