@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -81,6 +82,7 @@ class RunSpec:
     purpose: str = "sweep"  # sweep | logging | concurrent
     profile_dir: Path | None = None
     state: str = "none"  # none | sqlite | redis://… | legacy (a runner with no --state)
+    observe: str = "none"  # none | trace | record | trace+record (serve --trace/--record DIR)
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,9 @@ def start_runner(port: int, spec: RunSpec, log: Path) -> subprocess.Popen[bytes]
     if spec.state != "legacy":  # an older flowrunner has no --state: it keeps nothing
         state = str(log.parent / "calls.db") if spec.state == "sqlite" else spec.state
         command += ["--state", state, "--stats", str(log.parent / "stats.json")]
+    for kind in ("trace", "record"):
+        if kind in spec.observe.split("+"):
+            command += [f"--{kind}", str(log.parent / kind)]
     # Logs go to a file: a pipe nobody reads would block the runner once full. It runs in the
     # log's folder, not the repository, so that PYTHONPATH can pin another copy of flowrunner.
     with log.open("wb") as sink:
@@ -368,6 +373,7 @@ def row(r: RunResult) -> str:
 def keeping(r: RunResult) -> str:
     """What keeping calls cost the runner: per snapshot on its loop, per snapshot written."""
     state = "redis" if r.spec.state.startswith("redis") else r.spec.state
+    state += "" if r.spec.observe == "none" else f", {r.spec.observe}"
     k = r.keeping
     if not k or not k.get("snapshots"):
         return state
@@ -474,11 +480,11 @@ def code_version() -> str:
 def plan(args: argparse.Namespace, redis_url: str = "") -> list[RunSpec]:
     profile = Path(args.profile) if args.profile else None
     specs = []
-    for state in args.states:
+    for state, observe in itertools.product(args.states, args.observe):
         state = redis_url if state == "redis" else state
         transport = args.transport
         specs += [
-            RunSpec(r, args.seconds, transport, profile_dir=profile, state=state)
+            RunSpec(r, args.seconds, transport, profile_dir=profile, state=state, observe=observe)
             for r in args.rates
         ]
         if args.info_rate:
@@ -530,6 +536,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where the runner keeps its calls, one sweep each: none (default), sqlite (a file "
         "of the run's own), redis (a redis-server the bench starts on loopback), legacy (no "
         "--state: for a pinned older flowrunner)",
+    )
+    parser.add_argument(
+        "--observe",
+        type=lambda text: text.split(","),
+        default=["none"],
+        help="what the runner also writes, one sweep each: none (default), trace, record, "
+        "trace+record (serve --trace / --record into the run's folder)",
     )
     parser.add_argument("--info-rate", type=float, default=500.0, help="0: no info-level run")
     parser.add_argument(

@@ -43,6 +43,8 @@ def build_parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentPa
     _simulate(verbs)
     _graph(verbs)
     _schema(verbs)
+    _trace(verbs)
+    _replay(verbs)
     return parser
 
 
@@ -138,6 +140,41 @@ def _serve(
         "firewalled)",
     )
     _speech_options(p, environ)
+    _observe_options(p)
+
+
+def _observe_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "traces and recordings",
+        "One JSON-lines file per call in DIR, written on a thread of its own; the oldest "
+        "files go first when DIR is over its size, and files go once past their age.",
+    )
+    for name, what in (("trace", "each call's trace"), ("record", "each call's ARI events")):
+        g.add_argument(f"--{name}", metavar="DIR", help=f"keep {what} in DIR")
+        g.add_argument(
+            f"--{name}-max-mb",
+            type=positive_number,
+            default=200,
+            metavar="MB",
+            help=f"bound of --{name} DIR (default %(default)s)",
+        )
+        g.add_argument(
+            f"--{name}-max-days",
+            type=positive_number,
+            default=7,
+            metavar="DAYS",
+            help=f"files of --{name} DIR older than this go (default %(default)s)",
+        )
+
+
+def positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
 
 
 def _speech_options(p: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
@@ -357,6 +394,43 @@ def _schema(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write the three schemas (flow, flow-piece, flow-test) into DIR and print the "
         "$schema line for each, which works from any folder",
     )
+
+
+def _trace(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = verbs.add_parser(
+        "trace",
+        help="show a call's trace as a timeline",
+        description="Print the trace of one call (from serve --trace DIR) as a readable "
+        "timeline: time offset, state -> state, event and detail, guard, variables set, "
+        "actions with their parameters and results. Exit 1 when no trace matches.",
+    )
+    p.add_argument(
+        "call",
+        metavar="CALL",
+        help="a trace file, or a channel id or channel name (the newest call that had it)",
+    )
+    p.add_argument("--dir", default="traces", help="the trace folder (default %(default)s)")
+
+
+def _replay(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = verbs.add_parser(
+        "replay",
+        help="turn a recorded call into a flow test case",
+        description="Turn one recorded call (from serve --record DIR) into a flow test file: "
+        "the caller's data, key presses and hang-up, web replies, failed requests and how "
+        "long each sound played; expecting the actions and end the call had. Exit 1 when "
+        "the simulator does not retrace the call (the case then shows how).",
+    )
+    p.add_argument("file", metavar="FILE", help="a recorded call's file")
+    p.add_argument(
+        "-o", "--output", metavar="CASE.test.yaml", help="write it here (default: print)"
+    )
+    p.add_argument(
+        "--flow",
+        metavar="FLOW",
+        help="the flow file the case tests (default: the one the call ran, as recorded)",
+    )
+    p.add_argument("--name", help="the case's name (default: replay of CHANNEL at TIME)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -130,7 +130,24 @@ class Journal(Protocol):
     """What the engine reports as calls progress; `serve` logs it, the simulator keeps it."""
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
-        """`kind` is one of: start, event, transition, action, end, error."""
+        """`kind` is one of: start, event, transition, action, end, error; and, at level
+        debug, for traces: step (an action started, with its parameters) and vars (variables
+        set, with their values, secrets masked)."""
+
+
+class Tap(Protocol):
+    """What a recorder is shown of each call (`serve --record`): its start, the ARI events of
+    its channels as they came (a secret key press as ***), and each reply to its ARI and web
+    requests, with the request and the seconds it took. `replied` is called from any thread
+    (the one the reply came on)."""
+
+    def started(self, call: str, app: str, version: str, path: str) -> None: ...
+
+    def event(self, call: str, fields: Mapping[str, Any]) -> None: ...
+
+    def replied(
+        self, call: str, request: Request | WebRequest, response: Response, seconds: float
+    ) -> None: ...
 
 
 class Store(Protocol):

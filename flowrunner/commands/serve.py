@@ -22,7 +22,7 @@ from ..engine.reconcile import Kept, kept_calls
 from ..engine.runtime import Runtime
 from ..flow import FlowError, Problem, load_flow
 from ..logs import LogJournal, setup
-from ..observe.live import Observing
+from ..observe.live import ObserveError, Observing
 from ..ports import Store
 from ..speech.live import LiveSpeech
 from ..store import StoreError, open_store
@@ -67,9 +67,9 @@ def main(args: argparse.Namespace) -> int:
         print(f"flowrunner serve: {error}")
         return 1
     try:
-        observing = Observing(args.metrics)
-    except OSError as error:
-        print(f"flowrunner serve: the metrics server cannot listen on {args.metrics}: {error}")
+        observing = Observing.from_args(args)
+    except ObserveError as error:
+        print(f"flowrunner serve: {error}")
         return 1
     _tune_garbage_collector()
     config = AriConfig(
@@ -98,6 +98,7 @@ def main(args: argparse.Namespace) -> int:
         observing.web(web),
         keeper=writer,
         speech=speech.service,
+        tap=observing.tap(),
     )
     observing.watch(session, writer, runtime.timers)
     if store is not None:

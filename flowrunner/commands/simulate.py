@@ -51,6 +51,9 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+TRACE_ONLY = ("step", "vars")  # a step's parameters, variables set: the request lines show them
+
+
 def timeline(result: SimResult) -> list[str]:
     """The call's happenings and requests, in the order they came; a request as a flow test
     expects it (`- 2s play: {media: …}`, to copy into `expect.actions`), with the channel it
@@ -58,7 +61,9 @@ def timeline(result: SimResult) -> list[str]:
     status = {sent.seq: sent.status for sent in result.sent}
     requests = shown_requests(result)
     rows = [
-        (h.at, h.seq, h.kind, str(h.fields.get("callee", "")), h.message) for h in result.timeline
+        (h.at, h.seq, h.kind, str(h.fields.get("callee", "")), h.message)
+        for h in result.timeline
+        if h.kind not in TRACE_ONLY
     ]
     rows += [(r.at, r.seq, "request", r.channel, _request(r, status[r.seq])) for r in requests]
     rows += [(w.at, w.seq, "http", "", "- " + w.line(timed=False)) for w in shown_web(result)]

@@ -86,6 +86,7 @@ class Call:
     after: bool = False  # ended, and running the flow's after_call actions
     secrets: list[str] = field(default_factory=list)  # values never to be logged (a PIN)
     moves: list[tuple[str, str]] = field(default_factory=list)  # ("left"|"entered", state)
+    held: str = ""  # the guard of the transition the machine just took (not kept: one send)
     clock: Clock | None = field(default=None, repr=False)  # the runtime's: `now`, `hours`
 
     def __post_init__(self) -> None:
@@ -135,9 +136,9 @@ class Call:
         flow = self.compiled.flow
         return flow.after_call if self.after else flow.states[self.current].actions
 
-    def start_step(self, index: int) -> Running:
-        """The step for action `index` of the current state (or of after_call), with its
-        parameters rendered; it holds the next actions until it releases them."""
+    def start_step(self, index: int) -> tuple[Running, dict[str, Any]]:
+        """The step for action `index` of the current state (or of after_call), and its
+        parameters, rendered; it holds the next actions until it releases them."""
         action = self.actions()[index]
         spec = ACTIONS[action.name]
         params = {}
@@ -150,7 +151,7 @@ class Call:
         step_id = f"{action.name}-{self.counters['step']}"
         running = Running(step_id, action.name, self.entry, spec.step.create(spec, params))
         self.running[step_id], self.holder = running, step_id
-        return running
+        return running, params
 
     def steps_done(self) -> bool:
         """The steps the current state started are all over (answered, played …)."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ports import Event, Request, SpeechRequest, WebRequest, words
 from .call import FLOW, Call, Running, hangup_request
-from .journal import record_event
+from .journal import masked, record_event
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -50,7 +50,7 @@ class StepContext:
     def send(self, request: Request, tag: str | None = None) -> None:
         request = dataclasses.replace(request, step=self.running.action)
         if self.call.ended:
-            self.runtime.sender.at_once(request)
+            self.runtime.sender.at_once(request, self.call)
         else:
             owner = FLOW if tag is None else self.running.id
             self.call.enqueue(request, owner, tag or "")
@@ -99,6 +99,9 @@ class StepContext:
 
     def set_vars(self, values: Mapping[str, Any]) -> None:
         self.call.vars.update(values)
+        shown = {name: masked(value, self.call.secrets) for name, value in values.items()}
+        line = f"vars set: {', '.join(values)}"  # for traces: the values, secrets masked
+        self.runtime.journal.record(self.call.channel_name, "vars", line, vars=shown, level="debug")
 
     def outcome(self, event: str, **payload: Any) -> None:
         if not self.in_own_state:
@@ -177,7 +180,8 @@ class StepContext:
         self.runtime.journal.record(self.call.channel_name, "action", message, **fields)
 
     def log_event(self, event: Event, who: str = "") -> None:
-        record_event(self.runtime.journal, self.call.channel_name, event, who)
+        journal, secrets = self.runtime.journal, self.call.secrets
+        record_event(journal, self.call.channel_name, event, who, secrets=secrets)
 
     @property
     def _running(self) -> bool:

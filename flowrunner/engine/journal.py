@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ..ports import Event, Journal, Response, to_text
 
@@ -23,11 +25,77 @@ class Fanout:
 
 
 def record_event(
-    journal: Journal, channel: str, event: Event, who: str = "", hide: bool = False
+    journal: Journal,
+    channel: str,
+    event: Event,
+    who: str = "",
+    hide: bool = False,
+    secrets: Sequence[str] = (),
 ) -> None:
     level = "debug" if event.type == "ChannelVarset" else "info"  # five a call
     line = event_line(event, who, hide)
-    journal.record(channel, "event", line, event=event.type, level=level)
+    detail = event_fields(event, hide, secrets)
+    journal.record(channel, "event", line, event=event.type, fields=detail, level=level)
+
+
+# The nested objects of an event, kept by what identifies them (a channel's whole caller ID,
+# dialplan and variables are in the start record, and would make every line ten times longer).
+_SECTION_KEYS = ("id", "name", "state", "media_uri", "target_uri", "format", "duration")
+
+
+def event_fields(event: Event, hide: bool = False, secrets: Sequence[str] = ()) -> dict[str, Any]:
+    """An event's fields for the journal: its own values, each nested object by its id, name
+    and state; a hidden key press as ***, the call's secrets masked."""
+    detail: dict[str, Any] = {}
+    for key, value in event.fields.items():
+        if key in ("type", "application", "asterisk_id"):
+            continue
+        if isinstance(value, dict):
+            value = {k: value[k] for k in _SECTION_KEYS if k in value}
+        detail[str(key)] = masked(value, secrets)
+    if hide and "digit" in detail:
+        detail["digit"] = "***"
+    return detail
+
+
+def recorded(event: Event, hide: bool, secrets: Sequence[str]) -> Mapping[str, Any]:
+    """An event's frame as a recorder may keep it: a hidden key press as ***, a channel
+    variable holding a secret masked; otherwise the frame itself."""
+    if not hide and not (secrets and event.type == "ChannelVarset"):
+        return event.fields
+    fields = dict(event.fields)
+    if hide:
+        fields["digit"] = "***"
+    if "value" in fields:
+        fields["value"] = masked(fields["value"], secrets)
+    return fields
+
+
+def masked(value: Any, secrets: Sequence[str]) -> Any:
+    """`value` with the call's secrets (a collected PIN) masked as ***; a value that is not
+    text and holds one becomes its text, masked."""
+    if not secrets:
+        return value
+    text = value if isinstance(value, str) else to_text(value)
+    if not any(secret in text for secret in secrets):
+        return value
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def step_params(params: Mapping[str, Any], secrets: Sequence[str]) -> dict[str, Any]:
+    """An action's rendered parameters for the journal: a web request's headers and body never
+    (tokens), its URL without credentials and query (an API key); the call's secrets masked."""
+    shown: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in ("headers", "body"):
+            value = "(not shown)"
+        elif key == "url" and isinstance(value, str):
+            parts = urlsplit(value)
+            value = urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, "", ""))
+        shown[key] = masked(value, secrets)
+    return shown
 
 
 def event_line(event: Event, who: str = "", hide: bool = False) -> str:
@@ -65,4 +133,5 @@ def start_line(call: Call) -> tuple[str, dict[str, Any]]:
     version = call.compiled.flow.version
     where = f"caller {caller or '-'}, extension {exten or '-'}; version {version}"
     message = f"entered {call.flow_name} ({where})"
-    return message, {"flow": call.flow_name, "version": version, "caller": caller, "exten": exten}
+    fields = {"flow": call.flow_name, "version": version, "caller": caller, "exten": exten}
+    return message, fields | {"id": call.channel_id, "path": call.compiled.flow.path}

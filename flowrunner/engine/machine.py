@@ -73,13 +73,18 @@ def _matches(filters: tuple[tuple[str, str], ...], when: Expression | None) -> C
     """A guard: does the event (passed to `send` as `ari=`) have these field values, and does
     the `when` expression hold for the call (the machine's model)?"""
 
+    names = [f"{key}={value}" for key, value in filters] + ([when.text] if when else [])
+    text = " and ".join(names)
+
     def matches(model: Any, ari: dict[str, Any] | None = None) -> bool:
         if filters and (ari is None or any(_field(ari, k) != v for k, v in filters)):
             return False
-        return when is None or when.is_true(model.scope(ari))
+        if when is not None and not when.is_true(model.scope(ari)):
+            return False
+        model.held = text  # the first guard that holds is the transition taken: for traces
+        return True
 
-    names = [f"{key}={value}" for key, value in filters] + ([when.text] if when else [])
-    matches.__name__ = " and ".join(names)
+    matches.__name__ = text
     return matches
 
 

@@ -21,11 +21,21 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..flow.model import THEN
-from ..ports import STEP_CHANNEL, Clock, Event, Journal, Keeper, Speech, Transport, WebClient
+from ..ports import (
+    STEP_CHANNEL,
+    Clock,
+    Event,
+    Journal,
+    Keeper,
+    Speech,
+    Tap,
+    Transport,
+    WebClient,
+)
 from . import after_call
 from .call import FLOW, Call, Running, new_call
 from .context import StepContext
-from .journal import record_event, reply_line, start_line
+from .journal import record_event, recorded, reply_line, start_line, step_params
 from .keeping import Keeping
 from .machine import CompiledFlow
 from .messages import Due, NoSpeech, NoWebClient, Reconcile, Replied
@@ -47,12 +57,13 @@ class Runtime:
         inbox: queue.SimpleQueue[object] | None = None,
         keeper: Keeper | None = None,
         speech: Speech | None = None,
+        tap: Tap | None = None,
     ) -> None:
         self.flows = {compiled.flow.app: compiled for compiled in flows}
-        self.clock, self.journal = clock, journal
+        self.clock, self.journal, self.tap = clock, journal, tap
         self.inbox: queue.SimpleQueue[object] = inbox or queue.SimpleQueue()
         self.sender = Sender(
-            transport, web or NoWebClient(), clock, self.post, speech or NoSpeech()
+            transport, web or NoWebClient(), clock, self.post, speech or NoSpeech(), tap
         )
         self.timers = Timers(clock)
         self.calls: dict[str, Call] = {}
@@ -118,6 +129,8 @@ class Runtime:
 
     def _channel_event(self, call: Call, step_id: str, event: Event) -> None:
         if step_id:  # a channel a step made, e.g. a dial's callee
+            if self.tap is not None:
+                self.tap.event(call.channel_id, event.fields)
             self._offer(call, step_id, event)
         else:
             self._caller_event(call, event)
@@ -148,7 +161,9 @@ class Runtime:
 
     def _caller_event(self, call: Call, event: Event) -> None:
         hide = any(running.step.hides(event) for running in call.running.values())
-        record_event(self.journal, call.channel_name, event, hide=hide)
+        if self.tap is not None:
+            self.tap.event(call.channel_id, recorded(event, hide, call.secrets))
+        record_event(self.journal, call.channel_name, event, hide=hide, secrets=call.secrets)
         if event.type == "StasisEnd":
             call.left_app = True
             call.info.setdefault("last_state", call.current)  # where the caller left it
@@ -209,6 +224,10 @@ class Runtime:
             return  # a channel made for a call that is over: not a call of its own
         call = new_call(event, compiled, self.clock.now())
         self.adopt(call)
+        if self.tap is not None:
+            flow = compiled.flow
+            self.tap.started(call.channel_id, flow.app, flow.version, flow.path)
+            self.tap.event(call.channel_id, event.fields)
         message, fields = start_line(call)
         self.journal.record(call.channel_name, "start", message, **fields)
         call.machine = compiled.new_machine(call)
@@ -228,9 +247,9 @@ class Runtime:
         """Give the call's machine an event; True if it took a transition."""
         if call.ended or event not in call.compiled.events:
             return False
-        source = call.current
+        source, call.held = call.current, ""
         call.machine.send(event, ari=payload)
-        return self.after_moves(call, source, reason, event=event, **fields)
+        return self.after_moves(call, source, reason, event=event, guard=call.held, **fields)
 
     def after_moves(self, call: Call, source: str, reason: str, **fields: Any) -> bool:
         """Act on the states the machine left and entered: exits, loop guards, entries."""
@@ -301,7 +320,11 @@ class Runtime:
             self.timers.arm(call, FLOW, THEN, 0)
 
     def _start_action(self, call: Call, index: int) -> None:
-        running = call.start_step(index)
+        running, params = call.start_step(index)
+        shown = step_params(params, call.secrets)
+        line = f"{running.action} started"  # for traces: the parameters it was given
+        fields = {"action": running.action, "params": shown, "level": "debug"}
+        self.journal.record(call.channel_name, "step", line, **fields)
         running.step.start(self.context(call, running))
 
     # -- failures and the end of a call ------------------------------------------------------

@@ -37,6 +37,7 @@ class Case:
     channel: SimChannel
     at: float | None = None  # the wall-clock time the call starts, in epoch seconds
     caller: tuple[CallerStep, ...] = ()
+    media: dict[str, float] = field(default_factory=dict)  # media -> seconds it plays
     failures: dict[str, int] = field(default_factory=dict)
     callee: Callee = field(default_factory=Callee)  # what every callee does, unless
     callees: dict[str, Callee] = field(default_factory=dict)  # by endpoint, says otherwise
@@ -100,6 +101,10 @@ class _Reader:
                 self.caller_step(text, (*at, "caller", n))
                 for n, text in enumerate(item.get("caller", []))
             ),
+            media={
+                name: self.seconds(text, (*at, "media", name))
+                for name, text in item.get("media", {}).items()
+            },
             failures=dict(item.get("ari", {})),
             callee=self.callee(dial if isinstance(dial, dict) else {}, (*at, "dial")),
             callees={

@@ -43,6 +43,7 @@ def run_case(compiled: CompiledFlow, case: Case) -> CaseResult:
         replies=list(case.replies),
         ari_replies=list(case.ari_replies),
         at=case.at or 0.0,
+        media=case.media,
     )
     if compiled.flow.uses_time and case.at is None:
         return CaseResult(case, (NEEDS_TIME,), result)

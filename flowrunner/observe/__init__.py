@@ -1,1 +1,1 @@
-"""What `serve` tells the world about itself: Prometheus metrics, health and readiness."""
+"""What `serve` tells the world about itself: metrics, health, per-call traces, recordings."""

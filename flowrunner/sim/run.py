@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.call import Call
+from ..engine.journal import Fanout
 from ..engine.machine import CompiledFlow
 from ..engine.runtime import Runtime
 from ..engine.snapshot import restore, snapshot
-from ..ports import SpeechRequest
+from ..ports import Journal, SpeechRequest, Tap
 from .asterisk import AriReply, Callee, Room, SentRequest, SimChannel, SimulatedAsterisk
 from .clock import VirtualClock
 from .speech import SimulatedSpeech
@@ -85,11 +86,18 @@ def simulate(
     until: float = LONGEST_CALL,
     reload: bool = False,
     at: float = 0.0,
+    media: dict[str, float] | None = None,
+    journal: Journal | None = None,
+    tap: Tap | None = None,
+    clock: VirtualClock | None = None,
 ) -> SimResult:
     """One simulated call. With `reload`, the call is saved after every message and restored
     into a fresh runtime (a check that a call's whole state is data: the run must not change).
-    The call starts at wall-clock time `at` (epoch seconds): what `now` and `hours` see."""
-    clock = VirtualClock(epoch=at)
+    The call starts at wall-clock time `at` (epoch seconds): what `now` and `hours` see.
+    `media` says how long some media play (seconds; others play 1 s). A `journal` is given
+    the records too, and a `tap` what a recorder sees (as `serve --trace` and `--record`), on
+    `clock` when given (its epoch then stands for `at`)."""
+    clock = clock or VirtualClock(epoch=at)
     channel = channel or SimChannel()
     recorder = _Recorder(clock)
     asterisk = SimulatedAsterisk(
@@ -103,9 +111,11 @@ def simulate(
         ari_replies=ari_replies or (),
         sequence=recorder.sequence,
     )
+    asterisk.media_seconds.update(media or {})
     web = SimulatedWeb(clock, replies, recorder.sequence)
+    journals = Fanout(recorder, journal) if journal else recorder
     speech = SimulatedSpeech(asterisk)
-    runtime = Runtime([compiled], asterisk, clock, recorder, web, speech=speech)
+    runtime = Runtime([compiled], asterisk, clock, journals, web, speech=speech, tap=tap)
     for step in caller or []:
         _schedule(asterisk, recorder, step)
     asterisk.start()
@@ -171,7 +181,14 @@ def _reloaded(old: Runtime) -> Runtime:
     sender, clock = old.sender, old.clock
     flows, journal = old.flows.values(), old.journal
     new = Runtime(
-        flows, sender.transport, clock, journal, sender.web, old.inbox, speech=sender.speech
+        flows,
+        sender.transport,
+        clock,
+        journal,
+        sender.web,
+        old.inbox,
+        speech=sender.speech,
+        tap=old.tap,
     )
     for call in old.calls.values():
         data = json.loads(json.dumps(snapshot(call, clock)))

@@ -14,6 +14,7 @@ import pytest
 from flowrunner.cli import build_parser, main
 from flowrunner.commands.serve import _statistics
 from flowrunner.logs import JsonFormatter, LogJournal, setup
+from flowrunner.observe.live import Observing
 
 REPO = Path(__file__).parents[3]
 
@@ -158,3 +159,33 @@ def test_stats_give_the_snapshot_and_store_costs_as_percentiles() -> None:
         "store_us_per_snapshot": pytest.approx(1000.0),  # 6 ms for 6 snapshots
     }
     assert _statistics(runtime, None)["store_batches"] == 0
+
+
+@pytest.mark.parametrize("option", ["--trace-max-mb", "--record-max-days"])
+@pytest.mark.parametrize("value", ["0", "-1", "lots", "inf"])
+def test_trace_and_record_bounds_must_be_positive_numbers(
+    capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser({}).parse_args(["serve", str(REPO / "flows"), option, value])
+    assert exit_.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert (
+        message == f"flowrunner serve: error: argument {option}: {value!r} is not a positive number"
+    )
+
+
+def test_trace_and_record_folders_are_made_with_their_bounds(tmp_path: Path) -> None:
+    argv = ["serve", str(REPO / "flows"), "--trace", str(tmp_path / "t"), "--record-max-mb", "5"]
+    args = build_parser({}).parse_args([*argv, "--record", str(tmp_path / "r")])
+    observing = Observing.from_args(args)
+    trace, recorder = observing.trace, observing.recorder
+    assert trace is not None
+    assert recorder is not None
+    assert observing.journals() == (trace,)
+    assert observing.tap() is recorder
+    assert (trace.files.max_bytes, trace.files.max_age) == (200_000_000, 7 * 86400)
+    assert (recorder.files.max_bytes, recorder.files.directory) == (5_000_000, tmp_path / "r")
+    observing.close()
+    nothing = Observing.from_args(build_parser({}).parse_args(argv[:2]))
+    assert (nothing.journals(), nothing.tap()) == ((), None)

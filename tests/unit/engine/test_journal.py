@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flowrunner.engine.journal import Fanout
+from flowrunner.engine.journal import Fanout, event_fields, masked, recorded, step_params
+from flowrunner.ports import Event
 
 
 class Popping:
@@ -23,3 +24,56 @@ def test_every_journal_gets_every_record_with_all_its_fields() -> None:
     Fanout(first, second).record("SIP/1", "end", "ended", level="warning", by="caller")
     assert first.seen == [("SIP/1", "end", "ended", {"by": "caller"})]
     assert second.seen == first.seen
+
+
+def test_an_event_s_fields_keep_nested_objects_by_what_identifies_them() -> None:
+    event = Event.from_ari(
+        {
+            "type": "PlaybackFinished",
+            "application": "menu",
+            "asterisk_id": "aa:bb",
+            "timestamp": "2026-12-02T13:52:53.852+0000",
+            "playback": {"id": "p1", "state": "done", "media_uri": "sound:hi", "language": "en"},
+        }
+    )
+    assert event is not None
+    assert event_fields(event) == {
+        "timestamp": "2026-12-02T13:52:53.852+0000",
+        "playback": {"id": "p1", "state": "done", "media_uri": "sound:hi"},
+    }
+
+
+def test_a_hidden_key_and_the_call_s_secrets_are_masked() -> None:
+    key = Event.from_ari({"type": "ChannelDtmfReceived", "digit": "7"})
+    varset = Event.from_ari({"type": "ChannelVarset", "variable": "PIN", "value": "x9731x"})
+    assert key is not None
+    assert varset is not None
+    assert event_fields(key, hide=True) == {"digit": "***"}
+    assert event_fields(varset, secrets=["9731"]) == {"variable": "PIN", "value": "x***x"}
+    assert recorded(key, True, [])["digit"] == "***"
+    assert recorded(varset, False, ["9731"])["value"] == "x***x"
+    assert recorded(key, False, []) is key.fields  # nothing to mask: the frame itself
+
+
+def test_masked_leaves_values_without_secrets_as_they_are() -> None:
+    assert masked({"n": 1}, ["9731"]) == {"n": 1}
+    assert masked({"pin": "9731"}, ["9731"]) == '{"pin":"***"}'
+    assert masked(9731, ["9731"]) == "***"
+    assert masked("9731", []) == "9731"
+
+
+def test_step_parameters_never_show_headers_bodies_queries_or_credentials() -> None:
+    params = {
+        "url": "https://user:pw@crm.test/who?key=s3cret",
+        "headers": {"Authorization": "Bearer t0k3n"},
+        "body": {"pin": "9731"},
+        "into": "reply",
+        "media": "sound:9731",
+    }
+    assert step_params(params, ["9731"]) == {
+        "url": "https://crm.test/who",
+        "headers": "(not shown)",
+        "body": "(not shown)",
+        "into": "reply",
+        "media": "sound:***",
+    }

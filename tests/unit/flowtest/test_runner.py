@@ -274,3 +274,31 @@ def test_simulate_runs_a_flow_test_case_and_says_how_it_went(
         "flowrunner simulate: --case wants FILE::NAME, as flowrunner test prints it; got "
         "'nothing'\n"
     )
+
+
+def test_a_case_s_media_play_as_long_as_it_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(REPO / "flows" / "ivr-menu.yaml", tmp_path / "ivr-menu.yaml")
+    (tmp_path / "ivr-menu.test.yaml").write_text(
+        "tests:\n"
+        "  - name: a long greeting, then * during the menu's long prompt\n"
+        '    media: {"sound:hello-world": 2.5s, "sound:demo-instruct": 1500ms}\n'
+        '    caller: ["3.5s dtmf *"]\n'
+        "    expect:\n"
+        "      actions: [0s answer, 0s play, 2.5s play, 3.5s stop_playback, 3.5s play,\n"
+        "                4.5s play, 5.5s hangup]\n"
+    )
+    assert main(["test", str(tmp_path)]) == 0, capsys.readouterr().out
+
+
+def test_a_media_duration_out_of_bounds_is_an_error_at_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(REPO / "flows" / "ivr-menu.yaml", tmp_path / "ivr-menu.yaml")
+    (tmp_path / "ivr-menu.test.yaml").write_text(
+        "tests:\n  - name: x\n    media: {sound:x: 25h}\n    expect: {ended: true}\n"
+    )
+    assert main(["test", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{tmp_path / 'ivr-menu.test.yaml'}:3:22: tests[0].media.sound:x: ")

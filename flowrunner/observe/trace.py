@@ -1,0 +1,34 @@
+"""Per-call traces (`serve --trace DIR`): a journal beside the log that keeps every record of
+a call (its start, events with their fields, transitions with the guard that held, actions with
+their parameters and results, variables set, its end) as one JSON-lines file per call.
+
+The records come already masked (a hidden key press, a collected PIN, headers, query strings):
+the trace keeps what the engine says, and adds only the time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .callfiles import CallFiles
+
+
+class TraceJournal:
+    """A `Journal`: each call's records, queued for its file (the writing is on a thread)."""
+
+    def __init__(self, files: CallFiles, wall: Callable[[], float] = time.time) -> None:
+        self.files, self.wall = files, wall
+
+    def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
+        now = self.wall()
+        if kind == "start":  # the channel (its name) is a new call's from here on
+            self.files.open(channel, now)
+        fields.pop("level", None)
+        self.files.add(
+            channel, {"t": now, "kind": kind, "channel": channel, "message": message, **fields}
+        )
+
+    def close(self) -> None:
+        self.files.close()
