@@ -1,15 +1,26 @@
-"""Build one python-statemachine class per flow; each call gets an instance of it.
+"""Build one python-statemachine class per flow, and one instance of it, which every call of
+the flow shares.
 
-The machine only decides *where to go*. Entering and leaving a state is reported to the call
-(the machine's model), which records it; the runtime then runs the state's actions and arms
-its timers. Callbacks therefore cannot fail, and the machine stays pure.
+The machine only decides *where to go*. Entering and leaving a state is reported to the call,
+which records it; the runtime then runs the state's actions and arms its timers. Callbacks
+therefore cannot fail, and the machine stays pure.
+
+Why one instance and not one per call: creating an instance is python-statemachine's costliest
+step (a callback registry, listeners found with `dir()`, a configuration, an engine with two
+locked queues: ~0.25 ms, as much as the rest of a short call), and each instance is a web of
+reference cycles that only the cyclic garbage collector frees, in pauses that grow with the
+number of live calls. A call's whole machine state is its current state (`call.state`), so the
+one instance can decide for any call: its model is a `Seat` that `send` points at the call, and
+the state the library reads and writes is that call's. The runtime is one thread and callbacks
+only record, so one call is seated at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
@@ -19,18 +30,86 @@ from ..flow.model import Flow, Move, State, Transition
 from ..ports import to_text
 
 
+class Model(Protocol):
+    """What the machine needs of a call: its state, and where it records its moves."""
+
+    state: Any
+
+    def entered(self, state: str) -> None: ...
+    def left(self, state: str) -> None: ...
+    def scope(self, event: Any = None) -> dict[str, Any]: ...
+
+
+class _Nobody:
+    """Who sits in the seat between calls (and while the machine is built)."""
+
+    state: Any = None
+
+    def entered(self, state: str) -> None:
+        pass
+
+    def left(self, state: str) -> None:
+        pass
+
+    def scope(self, event: Any = None) -> dict[str, Any]:
+        return {}
+
+
+NOBODY = _Nobody()
+
+
+class Seat:
+    """The shared machine's model: the call it decides for, while it does. The library keeps
+    the current state in `seat.state`, which is the seated call's."""
+
+    def __init__(self) -> None:
+        self.call: Model = NOBODY
+
+    @property
+    def state(self) -> Any:
+        return self.call.state
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        self.call.state = value
+
+
 @dataclass(frozen=True)
 class CompiledFlow:
-    """A flow with its machine class, built once when the flow is loaded."""
+    """A flow with its machine class and the one instance every call shares, built once when
+    the flow is loaded."""
 
     flow: Flow
     machine_class: type[StateChart[Any]]
     events: frozenset[str]  # every event some state reacts to: others are never sent
+    machine: StateChart[Any] = field(repr=False)
+    seat: Seat = field(repr=False)
 
-    def new_machine(self, model: Any, start: str | None = None) -> StateChart[Any]:
-        """A machine for one call, entering the initial state (or `start`), unless the model
-        already holds a state: a call restored from its snapshot enters nothing."""
-        return self.machine_class(model=model, start_value=start)
+    def start(self, call: Model, start: str | None = None) -> None:
+        """Enter the initial state (or `start`) for a new call: its `entered` records it."""
+        machine = self.machine
+        machine.start_configuration_values = [start] if start is not None else []
+        with self._seated(call):
+            machine.activate_initial_state()
+
+    def send(self, call: Model, event: str, ari: dict[str, Any] | None = None) -> None:
+        """Give a call's event to the machine: the transition it takes, if any, moves
+        `call.state` and is recorded by the call's `entered` and `left`."""
+        with self._seated(call):
+            self.machine.send(event, ari=ari)
+
+    @contextmanager
+    def _seated(self, call: Model) -> Iterator[None]:
+        seat = self.seat
+        if seat.call is not NOBODY:  # a callback sent an event: they only record
+            raise RuntimeError(f"the {self.flow.app} machine is busy with another call")
+        seat.call = call
+        try:
+            yield
+        finally:
+            seat.call = NOBODY
+            # A final state stops the library's engine; for the next call it runs again.
+            self.machine._engine.running = True
 
 
 def compile_flow(flow: Flow) -> CompiledFlow:
@@ -43,7 +122,10 @@ def compile_flow(flow: Flow) -> CompiledFlow:
         validate_disconnected_states=flow.recovery is None,
     )
     events = {m.event for s in flow.states.values() for m in _moves(flow, s)}
-    return CompiledFlow(flow, machine_class, frozenset(events))
+    seat = Seat()
+    machine = machine_class(model=seat)  # enters the initial state for nobody
+    machine._engine.running = True
+    return CompiledFlow(flow, machine_class, frozenset(events), machine, seat)
 
 
 def _definition(flow: Flow, state: State) -> dict[str, Any]:
@@ -73,10 +155,10 @@ def _matches(filters: tuple[tuple[str, str], ...], when: Expression | None) -> C
     """A guard: does the event (passed to `send` as `ari=`) have these field values, and does
     the `when` expression hold for the call (the machine's model)?"""
 
-    def matches(model: Any, ari: dict[str, Any] | None = None) -> bool:
+    def matches(model: Seat, ari: dict[str, Any] | None = None) -> bool:
         if filters and (ari is None or any(_field(ari, k) != v for k, v in filters)):
             return False
-        return when is None or when.is_true(model.scope(ari))
+        return when is None or when.is_true(model.call.scope(ari))
 
     names = [f"{key}={value}" for key, value in filters] + ([when.text] if when else [])
     matches.__name__ = " and ".join(names)
@@ -92,8 +174,8 @@ def _field(event: dict[str, Any], key: str) -> str:
 
 
 def _hook(method: str, state_name: str) -> Callable[..., None]:
-    def hook(model: Any) -> None:
-        getattr(model, method)(state_name)
+    def hook(model: Seat) -> None:
+        getattr(model.call, method)(state_name)
 
     hook.__name__ = f"{method}_{state_name}"
     return hook

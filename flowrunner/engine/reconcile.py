@@ -141,7 +141,7 @@ class Reconciler:
         runtime.adopt(call)
         line = f"started over in {state}: nothing was kept of this call (its flow's recovery)"
         runtime.journal.record(call.channel_name, "start", line, level="warning")
-        call.machine = compiled.new_machine(call, start=state)
+        compiled.start(call, start=state)
         runtime.after_moves(call, "", "recovery")
         runtime.keeping.changed(call)
 

@@ -211,7 +211,7 @@ class Runtime:
         self.adopt(call)
         message, fields = start_line(call)
         self.journal.record(call.channel_name, "start", message, **fields)
-        call.machine = compiled.new_machine(call)
+        compiled.start(call)
         self.after_moves(call, "", "StasisStart")
 
     def adopt(self, call: Call) -> None:
@@ -229,7 +229,7 @@ class Runtime:
         if call.ended or event not in call.compiled.events:
             return False
         source = call.current
-        call.machine.send(event, ari=payload)
+        call.compiled.send(call, event, payload)
         return self.after_moves(call, source, reason, event=event, **fields)
 
     def after_moves(self, call: Call, source: str, reason: str, **fields: Any) -> bool:

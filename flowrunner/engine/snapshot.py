@@ -3,7 +3,7 @@ process, after a restart) can carry on where it was.
 
 Times are written as wall-clock seconds (timers as absolute deadlines), since the monotonic
 clock of another process means nothing here; they are read back onto the new clock. The machine
-is not saved: its state is, and a new instance of the flow's machine class starts in it.
+is not saved: its state is (the flow's one machine reads it from the call).
 """
 
 from __future__ import annotations
@@ -65,10 +65,12 @@ def snapshot(call: Call, clock: Clock) -> dict[str, Any]:
 
 
 def restore(data: dict[str, Any], compiled: CompiledFlow, clock: Clock) -> Call:
-    """The call `snapshot` wrote, on this engine's clock, with a machine in its state."""
+    """The call `snapshot` wrote, on this engine's clock, in its state."""
     from_wall = _converter(clock, back=True)
     call = Call(data["channel"], data["name"], compiled, from_wall(data["started"]))
     call.state, call.entry = data["state"] or None, data["entry"]
+    if call.state is not None and call.state not in compiled.flow.states:
+        raise ValueError(f"a kept call in state {call.state!r}, which its flow has not")
     call.caller, call.info, call.vars = data["caller"], data["info"], data["vars"]
     call.steps_taken, call.visits = data["steps_taken"], Counter(data["visits"])
     call.guard_tripped, call.holder = data["guard_tripped"], data["holder"]
@@ -87,7 +89,6 @@ def restore(data: dict[str, Any], compiled: CompiledFlow, clock: Clock) -> Call:
     call.left_app, call.leaving = data["left_app"], data["leaving"]
     call.after = call.ended = data.get("after", False)
     call.secrets = list(data["secrets"])
-    call.machine = compiled.new_machine(call)  # starts in `call.state`: nothing is entered
     return call
 
 
