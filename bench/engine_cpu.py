@@ -110,13 +110,27 @@ class FakeAsterisk:
         done(Response(204))
 
 
-def run(compiled: Any, calls: int, rate: float) -> tuple[float, int]:
+class Keeper:
+    """Takes the snapshots as `--state` would hand them to its writer thread, and drops them:
+    what keeping costs on the runtime's thread, without the store's own cost."""
+
+    def __init__(self) -> None:
+        self.kept = self.forgotten = 0
+
+    def keep(self, channel: str, snapshot: str, version: str, flow_text: str) -> None:
+        self.kept += 1
+
+    def forget(self, channel: str) -> None:
+        self.forgotten += 1
+
+
+def run(compiled: Any, calls: int, rate: float, keeper: Keeper | None = None) -> tuple[float, int]:
     """CPU seconds for `calls` calls, and the most live at once; then a full collection finds
     what the ended calls left in reference cycles."""
     clock = VirtualClock()
     holder: list[Runtime] = []
     asterisk = FakeAsterisk(lambda message: holder[0].post(message))
-    runtime = Runtime([compiled], asterisk, clock, Fanout(LogJournal()))  # as serve's
+    runtime = Runtime([compiled], asterisk, clock, Fanout(LogJournal()), keeper=keeper)  # as serve
     holder.append(runtime)
     starts = [index / rate for index in range(calls)]
     heapq.heapify(starts)
@@ -150,26 +164,38 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=175.0, help="calls per virtual second")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--gc", action="store_true", help="keep the collector's default thresholds")
+    parser.add_argument("--keep", action="store_true", help="keep calls (snapshots, as --state)")
     args = parser.parse_args()
     setup(level="warning")
     compiled = compile_flow(load_flow(FLOW))
     if not args.gc:  # as `serve` does (its _tune_garbage_collector)
         gc.freeze()
         gc.set_threshold(20_000, 20, 30)
-    gc_debug: list[int] = []
+    found: list[int] = []
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    began = [0.0]
 
     def count(phase: str, info: dict[str, Any]) -> None:
-        if phase == "stop":
-            gc_debug.append(info["collected"])
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            found.append(info["collected"])
+            pauses[info["generation"]].append(time.perf_counter() - began[0])
 
     gc.callbacks.append(count)
     for _ in range(args.repeat):
-        gc_debug.clear()
-        elapsed, peak = run(compiled, args.calls, args.rate)
-        found = sum(gc_debug)
+        found.clear()
+        for generation in pauses.values():
+            generation.clear()
+        keeper = Keeper() if args.keep else None
+        elapsed, peak = run(compiled, args.calls, args.rate, keeper)
+        full = pauses[2][:-1]  # the last is the run's own final collection
+        longest = f", longest {max(full) * 1000:.1f} ms" if full else ""
         print(
             f"{args.calls} calls, peak {peak} live: {elapsed * 1e6 / args.calls:.0f} µs CPU/call, "
-            f"GC found {found / args.calls:.1f} objects/call"
+            f"GC found {sum(found) / args.calls:.1f} objects/call; collections by generation "
+            f"{len(pauses[0])} / {len(pauses[1])} / {len(full)}{longest}"
+            + (f"; {keeper.kept / args.calls:.1f} snapshots/call" if keeper else "")
         )
     return 0
 

