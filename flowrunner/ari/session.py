@@ -38,6 +38,7 @@ import websocket
 from ..ports import Request
 from .frames import CLOSE, PING, TEXT, Closed, FrameReader, ProtocolError, receive
 from .http import HttpTransport
+from .masks import MaskKeys
 from .rest import SwitchingTransport, reply_of
 from .throttle import Throttle
 
@@ -435,6 +436,7 @@ def create_connection(config: AriConfig) -> websocket.WebSocket:
         skip_utf8_validation=True,  # the JSON decoder still rejects invalid text
         enable_multithread=True,
         suppress_origin=True,  # else Asterisk logs an Origin mismatch on every connect
+        get_mask_key=MaskKeys(),  # a system call per batch of frames, not per frame
     )
     return ws
 

@@ -246,12 +246,13 @@ class Serving:
 
 
 def _tune_garbage_collector() -> None:
-    """Each live call holds a machine full of reference cycles, and Python's cyclic collector
-    rescans them all every few hundred allocations (0.3 ms of CPU per call with 600 calls up,
-    and full collections of up to 300 ms). Start-up objects are frozen out of the scans and
-    collections made rarer; ended calls are still collected. Measured with bench/runner_only.py
-    at 175 calls/s (~1,050 live calls): lateness p99 8.8 ms and 103 MB, against 257 ms and 88 MB
-    with the defaults; (20_000, 10, 10) gave 91 MB but 99 ms."""
+    """Ended calls are freed by reference counting (they leave no cycles: bench/engine_cpu.py
+    counts what the collector finds), but the cyclic collector still rescans every live call's
+    objects in full collections, which grow with the number of live calls (53 ms at 3,000 in
+    bench/engine_cpu.py with the defaults). Start-up objects are frozen out of the scans and
+    collections made rarer: none ran in that bench (500 calls/s, 3,000 live). Measured first
+    with bench/runner_only.py at 175 calls/s when each call still left cycles: lateness p99
+    8.8 ms against 257 ms with the defaults."""
     gc.freeze()
     gc.set_threshold(20_000, 20, 30)
 

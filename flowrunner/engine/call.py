@@ -1,6 +1,6 @@
 """One call's whole state, as data: where its flow is, its variables, the steps it runs, the
 requests it has queued or in flight, and its timers. `snapshot.py` writes it as JSON and reads
-it back; the machine instance is the only part that is rebuilt rather than saved.
+it back. The flow's machine is shared by its calls: a call's part of it is `state`.
 """
 
 from __future__ import annotations
@@ -56,13 +56,12 @@ class Running:
 
 @dataclass
 class Call:
-    """The per-call context; also the model the call's machine reports state changes to."""
+    """The per-call context; also the model the flow's machine reports state changes to."""
 
     channel_id: str
     channel_name: str
     compiled: CompiledFlow
     started_at: float
-    machine: Any = None
     state: Any = None  # the machine's current state: python-statemachine keeps it here
     caller: dict[str, Any] = field(default_factory=dict)  # `caller` in expressions
     info: dict[str, Any] = field(default_factory=dict)  # `call` in expressions

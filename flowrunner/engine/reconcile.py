@@ -148,7 +148,7 @@ class Reconciler:
         line = f"started over in {state}: nothing was kept of this call (its flow's recovery)"
         fields = {"flow": call.flow_name, "version": compiled.flow.version}
         runtime.journal.record(call.channel_name, "start", line, level="warning", **fields)
-        call.machine = compiled.new_machine(call, start=state)
+        compiled.start(call, start=state)
         runtime.after_moves(call, "", "recovery")
         runtime.keeping.changed(call)
 

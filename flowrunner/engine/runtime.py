@@ -230,7 +230,7 @@ class Runtime:
             self.tap.event(call.channel_id, event.fields)
         message, fields = start_line(call)
         self.journal.record(call.channel_name, "start", message, **fields)
-        call.machine = compiled.new_machine(call)
+        compiled.start(call)
         self.after_moves(call, "", "StasisStart")
 
     def adopt(self, call: Call) -> None:
@@ -248,7 +248,7 @@ class Runtime:
         if call.ended or event not in call.compiled.events:
             return False
         source, call.held = call.current, ""
-        call.machine.send(event, ari=payload)
+        call.compiled.send(call, event, payload)
         return self.after_moves(call, source, reason, event=event, guard=call.held, **fields)
 
     def after_moves(self, call: Call, source: str, reason: str, **fields: Any) -> bool:

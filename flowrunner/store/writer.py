@@ -42,14 +42,21 @@ class Writer:
 
     def keep(self, channel: str, snapshot: str, version: str, flow_text: str) -> None:
         with self.condition:
+            self._wake_if_first()
             self.waiting[channel] = snapshot
             if version not in self.written_flows:
                 self.flows[version] = flow_text
-            self.condition.notify()
 
     def forget(self, channel: str) -> None:
         with self.condition:
+            self._wake_if_first()
             self.waiting[channel] = None
+
+    def _wake_if_first(self) -> None:
+        """Wake the writer for the first snapshot of a batch only: it takes all that came
+        meanwhile (and, busy, it looks again when done). A wake-up per snapshot cost the
+        runtime's thread a switch to the writer's and back, for batches of one."""
+        if not self.waiting:
             self.condition.notify()
 
     # -- the writing -------------------------------------------------------------------------

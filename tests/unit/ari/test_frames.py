@@ -21,6 +21,7 @@ from flowrunner.ari.frames import (
     CONTINUATION,
     PING,
     PONG,
+    READ_SIZE,
     TEXT,
     Closed,
     FrameReader,
@@ -146,6 +147,26 @@ def test_receive_takes_what_is_there_and_never_waits() -> None:
         assert receive(ours) == b"end"  # what came before the end, first
         with pytest.raises(Closed):
             receive(ours)
+
+
+def test_receive_takes_what_a_plain_socket_has_in_reads_of_read_size() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.settimeout(5.0)
+        theirs.sendall(b"z" * (READ_SIZE + 10))
+        assert receive(ours) == b"z" * READ_SIZE  # the rest stays readable for select
+        assert receive(ours) == b"z" * 10
+        assert receive(ours) == b""
+
+
+def test_receive_from_a_blocking_socket_never_waits_either() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        assert ours.gettimeout() is None
+        assert receive(ours) == b""
+        theirs.sendall(b"abc")
+        assert receive(ours) == b"abc"
+        assert ours.gettimeout() is None
 
 
 @pytest.fixture(scope="module")

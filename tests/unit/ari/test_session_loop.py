@@ -33,6 +33,7 @@ from fakes_ari import (
 
 from flowrunner.ari import session as session_module
 from flowrunner.ari.frames import BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT
+from flowrunner.ari.masks import MaskKeys
 from flowrunner.ari.session import AriConfig, AriSession
 from flowrunner.ports import Request, Response
 
@@ -169,9 +170,11 @@ def test_connects_to_the_events_url_with_basic_auth_and_no_origin(
                 "skip_utf8_validation": True,
                 "enable_multithread": True,
                 "suppress_origin": True,
+                "get_mask_key": opened[0][1]["get_mask_key"],
             },
         )
     ]
+    assert isinstance(opened[0][1]["get_mask_key"], MaskKeys)
     assert [r.path for r in http.calls] == ["applications/a", "applications/b%20c"]
     assert ws.closed
 

@@ -5,6 +5,7 @@ calls (key presses, hang-ups, failing requests, callees, web replies) on every e
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,10 @@ from hypothesis import strategies as st
 
 from flowrunner.engine.machine import CompiledFlow, compile_flow
 from flowrunner.engine.runtime import Runtime
-from flowrunner.engine.snapshot import restore, snapshot
+from flowrunner.engine.snapshot import _request, _unrequest, restore, snapshot
 from flowrunner.flow import load_flow
 from flowrunner.flowtest.cases import load_test_file
+from flowrunner.ports import Request
 from flowrunner.sim.asterisk import Callee, SimChannel
 from flowrunner.sim.clock import VirtualClock
 from flowrunner.sim.run import CallerStep, SimResult, simulate
@@ -156,3 +158,17 @@ def test_a_snapshot_is_plain_json_naming_the_flow_version_state_steps_and_deadli
     fresh.drain()
     assert fresh.calls["c1"].current == "dialing"
     assert transport.sent[-1].path == "channels/create"
+
+
+def test_a_request_is_written_with_every_field_of_it() -> None:
+    request = Request(
+        "POST",
+        "channels/c1/play",
+        {"media": "sound:hello"},
+        body={"variables": {"A": "1"}},
+        action="play",
+        step="say",
+        harmless_twice=False,
+    )
+    assert _request(request) == dataclasses.asdict(request)
+    assert _unrequest(_request(request)) == request
