@@ -27,7 +27,7 @@ class SimulatedSpeech:
 
     def submit(self, request: SpeechRequest, done: Done) -> None:
         self.said.append(request)
-        status = self.asterisk.failures.pop("speech", 0)
+        status = self.asterisk.next_failure("speech")
         if status:
             done(Response(status, error="simulated failure"))
             return
