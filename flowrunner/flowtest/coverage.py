@@ -90,4 +90,6 @@ def _event_text(flow: Flow, source: str, event: str) -> str:
 
 
 def percent(reached: int, total: int) -> str:
-    return f"{100.0 * reached / total:.1f}%" if total else "100.0%"
+    """One decimal; never 100.0% while something was missed (`--fail-under 100` fails then)."""
+    shown = f"{100.0 * reached / total:.1f}" if total else "100.0"
+    return f"{'99.9' if reached < total and shown == '100.0' else shown}%"
