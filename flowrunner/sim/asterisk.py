@@ -1,9 +1,10 @@
 """A simulated Asterisk with one caller channel (and the callees of a `dial`): answers REST
 requests, and raises the events a real Asterisk 22 would (answer -> ChannelStateChange Up,
-hangup -> StasisEnd, play -> PlaybackFinished, record -> RecordingFinished, a callee's Dial
-events and key presses, a conference room's ChannelEnteredBridge and ChannelLeftBridge with its
-channel list), as seen on the sandbox Asterisk. A playback lasts `playback_seconds`, or for
-media of known length (the simulated speech's) that length.
+hangup -> StasisEnd, play -> PlaybackFinished, record -> RecordingFinished, or RecordingFailed
+when `recordings` say so, a callee's Dial events and key presses, a conference room's
+ChannelEnteredBridge and ChannelLeftBridge with its channel list), as seen on the sandbox
+Asterisk. A playback lasts `playback_seconds`, or for media of known length (the simulated
+speech's) that length.
 """
 
 from __future__ import annotations
