@@ -22,7 +22,7 @@ def main(args: argparse.Namespace) -> int:
         compiled = compile_flow(load_flow(args.flow))
         case = _case(args.case) if args.case else None
         caller = [_event(text) for text in args.event]
-        failures = dict(_failure(text) for text in args.fail)
+        failures: dict[str, int | tuple[int | None, ...]] = dict(map(_failure, args.fail))
         at = _moment(args.at) if args.at else time.time()
     except FlowError as error:
         print(printable(str(error)))

@@ -29,6 +29,7 @@ _WANTED = {  # JSON Schema's type names, as a flow's author says them
     "number": "a number",
     "boolean": "true/false",
     "object or null": "a mapping or nothing",
+    "integer or array": "a whole number or a list",
 }
 _TYPES = {
     dict: "a mapping",

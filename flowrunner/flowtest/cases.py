@@ -11,7 +11,7 @@ from typing import Any
 from ..flow import schema, yamltree
 from ..flow.durations import parse_duration
 from ..flow.errors import FlowError, Hints, Problem, Trail, did_you_mean, excerpt
-from ..sim.asterisk import AriReply, Callee, Room, SimChannel
+from ..sim.asterisk import AriReply, Callee, Recordings, Room, SimChannel
 from ..sim.run import CallerStep
 from ..sim.web import CannedReply
 from ..steps import request_names
@@ -38,10 +38,11 @@ class Case:
     at: float | None = None  # the wall-clock time the call starts, in epoch seconds
     caller: tuple[CallerStep, ...] = ()
     media: dict[str, float] = field(default_factory=dict)  # media -> seconds it plays
-    failures: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, int | tuple[int | None, ...]] = field(default_factory=dict)
     callee: Callee = field(default_factory=Callee)  # what every callee does, unless
     callees: dict[str, Callee] = field(default_factory=dict)  # by endpoint, says otherwise
     room: Room = field(default_factory=Room)
+    recordings: Recordings = field(default_factory=Recordings)
     replies: tuple[CannedReply, ...] = ()
     ari_replies: tuple[AriReply, ...] = ()
     expect: Expected = Expected()
@@ -105,13 +106,14 @@ class _Reader:
                 name: self.seconds(text, (*at, "media", name))
                 for name, text in item.get("media", {}).items()
             },
-            failures=dict(item.get("ari", {})),
+            failures={name: _statuses(fails) for name, fails in item.get("ari", {}).items()},
             callee=self.callee(dial if isinstance(dial, dict) else {}, (*at, "dial")),
             callees={
                 spec["endpoint"]: self.callee(spec, (*at, "dial", n))
                 for n, spec in enumerate(dial if isinstance(dial, list) else [])
             },
             room=self.room(item.get("conference", {}), (*at, "conference")),
+            recordings=self.recordings(item.get("record", {}), (*at, "record")),
             replies=tuple(
                 self.reply(reply, (*at, "http", n)) for n, reply in enumerate(item.get("http", []))
             ),
@@ -198,6 +200,13 @@ class _Reader:
             operation=templated,
         )
 
+    def recordings(self, spec: dict[str, Any], trail: Trail) -> Recordings:
+        after = spec.get("after")
+        return Recordings(
+            outcome=spec.get("outcome", "finished"),
+            after=None if after is None else self.seconds(after, (*trail, "after")),
+        )
+
     def reply(self, spec: dict[str, Any], trail: Trail) -> CannedReply:
         return CannedReply(
             url=spec["url"],
@@ -215,6 +224,13 @@ def _expected_line(item: str | dict[str, Any]) -> ExpectedLine:
         return ExpectedLine(item)
     ((name, params),) = item.items()
     return ExpectedLine(name, params or None)
+
+
+def _statuses(fails: int | list[int | str]) -> int | tuple[int | None, ...]:
+    """`ari: {play: 500}` fails the first play; `[ok, 500]` the second (`ok`: as usual)."""
+    if isinstance(fails, int):
+        return fails
+    return tuple(None if status == "ok" else int(status) for status in fails)
 
 
 def _channel(call: dict[str, Any]) -> SimChannel:

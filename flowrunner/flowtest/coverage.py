@@ -1,13 +1,15 @@
 """Which states and transitions of a flow its test cases never reach: coverage.py's "lines never
 run", for flows. A transition is a state's move (`on`, `then`, `after`) to its target on its
-event; a flow-wide one (the top-level `on`) counts once, reached from whichever state."""
+event; a flow-wide one (the top-level `on`) counts once, reached from whichever state. A piece's
+states count in each flow that uses it, under that flow; what was missed there says where the
+piece writes it, since the flow's file does not."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..flow.model import Flow, Timer
+from ..flow.model import Flow, Timer, Where
 from ..sim.run import SimResult
 
 EVERYWHERE = "*"  # the source of a flow-wide transition
@@ -61,13 +63,23 @@ class Coverage:
             f"transitions {all_moves - len(moves)}/{all_moves})"
         ]
         if states:
-            lines.append("    never entered: " + ", ".join(states))
+            entered = (name + _in_piece(self.flow.states[name].where) for name in states)
+            lines.append("    never entered: " + ", ".join(entered))
         lines += [f"    never taken: {self.describe(move)}" for move in moves]
         return lines, reached, total
 
     def describe(self, move: tuple[str, str, str]) -> str:
         source, event, target = move
-        return f"{source} -> {target} ({_event_text(self.flow, source, event)})"
+        text = f"{source} -> {target} ({_event_text(self.flow, source, event)})"
+        state = self.flow.states.get(source)  # none for EVERYWHERE: the flow's own `on`
+        moves = state.moves if state else ()
+        where = next((m.where for m in moves if (m.event, m.target) == (event, target)), None)
+        return text + (_in_piece(where) if where else "")
+
+
+def _in_piece(where: Where) -> str:
+    """` in flows/pieces/goodbye.yaml:16` for what a piece writes; nothing for the flow's own."""
+    return f" in {where.path}:{where.line}" if where.path else ""
 
 
 def _event_text(flow: Flow, source: str, event: str) -> str:
@@ -78,4 +90,6 @@ def _event_text(flow: Flow, source: str, event: str) -> str:
 
 
 def percent(reached: int, total: int) -> str:
-    return f"{100.0 * reached / total:.1f}%" if total else "100.0%"
+    """One decimal; never 100.0% while something was missed (`--fail-under 100` fails then)."""
+    shown = f"{100.0 * reached / total:.1f}" if total else "100.0"
+    return f"{'99.9' if reached < total and shown == '100.0' else shown}%"

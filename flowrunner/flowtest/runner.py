@@ -40,6 +40,7 @@ def run_case(compiled: CompiledFlow, case: Case) -> CaseResult:
         callee=case.callee,
         callees=case.callees,
         room=case.room,
+        recordings=case.recordings,
         replies=list(case.replies),
         ari_replies=list(case.ari_replies),
         at=case.at or 0.0,

@@ -1,9 +1,10 @@
 """A simulated Asterisk with one caller channel (and the callees of a `dial`): answers REST
 requests, and raises the events a real Asterisk 22 would (answer -> ChannelStateChange Up,
-hangup -> StasisEnd, play -> PlaybackFinished, record -> RecordingFinished, a callee's Dial
-events and key presses, a conference room's ChannelEnteredBridge and ChannelLeftBridge with its
-channel list), as seen on the sandbox Asterisk. A playback lasts `playback_seconds`, or for
-media of known length (the simulated speech's) that length.
+hangup -> StasisEnd, play -> PlaybackFinished, record -> RecordingFinished, or RecordingFailed
+when `recordings` say so, a callee's Dial events and key presses, a conference room's
+ChannelEnteredBridge and ChannelLeftBridge with its channel list), as seen on the sandbox
+Asterisk. A playback lasts `playback_seconds`, or for media of known length (the simulated
+speech's) that length.
 """
 
 from __future__ import annotations
@@ -104,6 +105,16 @@ class Callee:
 
 
 @dataclass(frozen=True)
+class Recordings:
+    """What becomes of the call's recordings: `finished` (RecordingFinished) or `failed`
+    (RecordingFailed: the disk is full, the format cannot be written), `after` seconds;
+    by default a recording finishes at its maxDurationSeconds."""
+
+    outcome: str = "finished"
+    after: float | None = None
+
+
+@dataclass(frozen=True)
 class Room:
     """Who else is in the room a `conference` joins: `others` there before the caller, one more
     joining at each time of `joins`, one leaving at each of `leaves` (seconds from the start)."""
@@ -113,8 +124,13 @@ class Room:
     leaves: tuple[float, ...] = ()
 
 
+# What requests fail: an action's status for its first request, or its statuses for its first
+# ones in order (None: answered as usual), e.g. {"play": [None, 500]} fails the second play.
+Failures = Mapping[str, int | Sequence[int | None]]
+
+
 class SimulatedAsterisk:
-    """The transport for simulated calls; `failures` maps an action to the status it gets once."""
+    """The transport for simulated calls; `failures` says which requests fail, and how."""
 
     name = "simulated"
 
@@ -123,18 +139,23 @@ class SimulatedAsterisk:
         clock: VirtualClock,
         channel: SimChannel,
         app: str,
-        failures: dict[str, int] | None = None,
+        failures: Failures | None = None,
         playback_seconds: float = 1.0,
         callee: Callee | None = None,
         callees: Mapping[str, Callee] | None = None,
         room: Room | None = None,
         ari_replies: Sequence[AriReply] = (),
         sequence: Iterator[int] | None = None,
+        recordings: Recordings | None = None,
     ) -> None:
         self.clock = clock
         self.channel = channel
         self.app = app
-        self.failures = dict(failures or {})
+        self.failures = {
+            name: [statuses] if isinstance(statuses, int) else list(statuses)
+            for name, statuses in (failures or {}).items()
+        }
+        self.recordings = recordings or Recordings()
         self.playback_seconds = playback_seconds
         self.callee = callee or Callee()  # what a callee does, unless `callees` says
         self.callees = dict(callees or {})  # by endpoint
@@ -201,7 +222,12 @@ class SimulatedAsterisk:
             "room_create": 409 if self.members else 200,  # found, or created
         }
         usual = canned.status if canned else default.get(action, 204)
-        return self.failures.pop(action, usual)
+        return self.next_failure(action) or usual
+
+    def next_failure(self, name: str) -> int | None:
+        """The status the next request of that name fails with, if it does."""
+        statuses = self.failures.get(name)
+        return statuses.pop(0) if statuses else None
 
     def _body(self, action: str, request: Request, status: int) -> Any:
         if action == "get_variable" and status == 200:
@@ -267,7 +293,7 @@ class SimulatedAsterisk:
 
     def _ends_again(self, event: dict[str, Any]) -> bool:
         """A playback or recording ends once: a stopped one does not end again later."""
-        if event["type"] not in ("PlaybackFinished", "RecordingFinished"):
+        if event["type"] not in ("PlaybackFinished", "RecordingFinished", "RecordingFailed"):
             return False
         media = event.get("playback") or event.get("recording") or {}
         key = str(media.get("id") or media.get("name"))
@@ -320,8 +346,14 @@ class SimulatedAsterisk:
 
     def _after_record(self, request: Request) -> None:
         recording = self._media("recording", request.params["name"])
-        seconds = float(request.params.get("maxDurationSeconds") or 0) or RECORDING_SECONDS
+        longest = float(request.params.get("maxDurationSeconds") or 0) or RECORDING_SECONDS
+        after = self.recordings.after
+        seconds = longest if after is None else min(after, longest)
         self.emit("RecordingStarted", recording=recording | {"state": "recording"})
+        if self.recordings.outcome == "failed":
+            failed = recording | {"state": "failed", "cause": "simulated failure"}
+            self.emit("RecordingFailed", at=self.clock.now() + (after or 0.0), recording=failed)
+            return
         done = recording | {"state": "done", "duration": round(seconds)}
         self.emit("RecordingFinished", at=self.clock.now() + seconds, recording=done)
 

@@ -13,7 +13,16 @@ from ..engine.machine import CompiledFlow
 from ..engine.runtime import Runtime
 from ..engine.snapshot import restore, snapshot
 from ..ports import Journal, SpeechRequest, Tap
-from .asterisk import AriReply, Callee, Room, SentRequest, SimChannel, SimulatedAsterisk
+from .asterisk import (
+    AriReply,
+    Callee,
+    Failures,
+    Recordings,
+    Room,
+    SentRequest,
+    SimChannel,
+    SimulatedAsterisk,
+)
 from .clock import VirtualClock
 from .speech import SimulatedSpeech
 from .web import CannedReply, SentWebRequest, SimulatedWeb
@@ -77,10 +86,11 @@ def simulate(
     caller: list[CallerStep] | None = None,
     *,
     channel: SimChannel | None = None,
-    failures: dict[str, int] | None = None,
+    failures: Failures | None = None,
     callee: Callee | None = None,
     callees: dict[str, Callee] | None = None,
     room: Room | None = None,
+    recordings: Recordings | None = None,
     replies: list[CannedReply] | None = None,
     ari_replies: list[AriReply] | None = None,
     until: float = LONGEST_CALL,
@@ -110,6 +120,7 @@ def simulate(
         room=room,
         ari_replies=ari_replies or (),
         sequence=recorder.sequence,
+        recordings=recordings,
     )
     asterisk.media_seconds.update(media or {})
     web = SimulatedWeb(clock, replies, recorder.sequence)

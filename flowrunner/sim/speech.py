@@ -3,7 +3,8 @@
 Each text gets a media URI named by its hash, as the live service's are, and a length estimated
 from the text as espeak-ng speaks it at its default speed (measured: 24 characters 1.8 s, 63
 characters 4.1 s): 0.5 s plus 0.06 s a character, to 0.1 s. The simulated Asterisk plays that
-media for that long. A flow test's `ari: {speech: STATUS}` fails the next rendering.
+media for that long. A flow test's `ari: {speech: STATUS}` fails the first rendering, and
+`ari: {speech: [ok, STATUS]}` the second.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class SimulatedSpeech:
 
     def submit(self, request: SpeechRequest, done: Done) -> None:
         self.said.append(request)
-        status = self.asterisk.failures.pop("speech", 0)
+        status = self.asterisk.next_failure("speech")
         if status:
             done(Response(status, error="simulated failure"))
             return

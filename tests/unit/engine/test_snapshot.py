@@ -21,7 +21,7 @@ from flowrunner.engine.snapshot import _request, _unrequest, restore, snapshot
 from flowrunner.flow import load_flow
 from flowrunner.flowtest.cases import load_test_file
 from flowrunner.ports import Request
-from flowrunner.sim.asterisk import Callee, SimChannel
+from flowrunner.sim.asterisk import Callee, Failures, Recordings, SimChannel
 from flowrunner.sim.clock import VirtualClock
 from flowrunner.sim.run import CallerStep, SimResult, simulate
 from flowrunner.sim.web import CannedReply
@@ -58,6 +58,7 @@ def test_every_flow_test_case_runs_the_same_restored_after_every_message(
         "callee": case.callee,
         "callees": case.callees,
         "room": case.room,
+        "recordings": case.recordings,
         "replies": list(case.replies),
     }
     plain = run(compiled, False, caller=list(case.caller), failures=case.failures, **options)
@@ -82,8 +83,14 @@ CALLEES = st.builds(
     st.none() | st.floats(0, 15),
     st.sampled_from(["", "1", "2"]),  # a key pressed once answered (a dial's accept)
 )
+STATUSES = st.sampled_from([404, 409, 500])
 FAILURES = st.dictionaries(
-    st.sampled_from(sorted(request_names())), st.sampled_from([404, 409, 500]), max_size=3
+    st.sampled_from(sorted(request_names())),
+    STATUSES | st.lists(st.none() | STATUSES, min_size=1, max_size=3),  # the first, or in order
+    max_size=3,
+)
+RECORDINGS = st.builds(
+    Recordings, st.sampled_from(["finished", "failed"]), st.none() | st.floats(0, 20)
 )
 REPLIES = st.lists(
     st.builds(
@@ -106,17 +113,30 @@ REPLIES = st.lists(
     derandomize=True,  # the same calls in every run: CI must not flake
     suppress_health_check=[HealthCheck.too_slow],
 )
-@given(caller=caller_steps(), callee=CALLEES, failures=FAILURES, replies=REPLIES)
+@given(
+    caller=caller_steps(),
+    callee=CALLEES,
+    failures=FAILURES,
+    recordings=RECORDINGS,
+    replies=REPLIES,
+)
 def test_random_calls_run_the_same_restored_after_every_message(
     path: str,
     caller: list[CallerStep],
     callee: Callee,
-    failures: dict[str, int],
+    failures: Failures,
+    recordings: Recordings,
     replies: list[CannedReply],
 ) -> None:
     compiled = COMPILED[path]
     channel = SimChannel(caller_number="100", variables={"CUSTOMER_TIER": "vip"})
-    options = {"channel": channel, "callee": callee, "replies": replies, "caller": caller}
+    options = {
+        "channel": channel,
+        "callee": callee,
+        "recordings": recordings,
+        "replies": replies,
+        "caller": caller,
+    }
     plain = run(compiled, False, failures=dict(failures), **options)
     reloaded = run(compiled, True, failures=dict(failures), **options)
     assert reloaded == plain

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowrunner.ports import Request, Response
-from flowrunner.sim.asterisk import Callee, SimChannel, SimulatedAsterisk
+from flowrunner.sim.asterisk import Callee, Recordings, SimChannel, SimulatedAsterisk
 from flowrunner.sim.clock import VirtualClock
 
 
@@ -111,3 +111,71 @@ def test_a_prompt_played_to_a_callee_is_the_callees_and_ends_once_when_stopped()
         ("PlaybackStarted", "p0", "channel:p0"),
         ("PlaybackFinished", "p0", "channel:p0"),
     ]
+
+
+def test_a_list_of_statuses_fails_the_requests_of_that_name_in_order() -> None:
+    clock = VirtualClock()
+    failures = {"play": [None, 500], "answer": 404}
+    sim = SimulatedAsterisk(clock, SimChannel(id="c"), "app", failures)
+    for n in range(3):
+        play = Request("POST", f"channels/c/play/p{n}", {"media": "sound:x"}, action="play")
+        sim.submit(play, [].append)
+    for _ in range(2):
+        sim.submit(Request("POST", "channels/c/answer", action="answer"), [].append)
+    assert [(s.action, s.status) for s in sim.sent] == [
+        ("play", 201),  # None: answered as usual
+        ("play", 500),
+        ("play", 201),  # the list is used up: as usual again
+        ("answer", 404),  # a status alone is the first request's
+        ("answer", 204),
+    ]
+
+
+def record(sim: SimulatedAsterisk, name: str, longest: str = "30") -> None:
+    params = {"name": name, "maxDurationSeconds": longest}
+    sim.submit(Request("POST", "channels/c/record", params, action="record"), [].append)
+
+
+def recording_events(sim: SimulatedAsterisk) -> list[tuple[float, str, str]]:
+    found = []
+    while (at := sim.events.next_due()) is not None:
+        for event in sim.take_due(at):
+            found.append((at, event["type"], event["recording"]["state"]))
+    return found
+
+
+def test_a_recording_made_to_fail_ends_in_recording_failed_when_told() -> None:
+    clock = VirtualClock()
+    failing = Recordings("failed", after=2.0)
+    sim = SimulatedAsterisk(clock, SimChannel(id="c"), "app", recordings=failing)
+    record(sim, "vm-1")
+    assert recording_events(sim) == [
+        (0.0, "RecordingStarted", "recording"),
+        (2.0, "RecordingFailed", "failed"),
+    ]
+
+
+def test_a_recording_finishes_at_its_longest_or_when_told_whichever_is_first() -> None:
+    for recordings, end in [(Recordings(), 30.0), (Recordings(after=5.0), 5.0)]:
+        sim = SimulatedAsterisk(VirtualClock(), SimChannel(id="c"), "app", recordings=recordings)
+        record(sim, "vm-1")
+        assert recording_events(sim)[-1] == (end, "RecordingFinished", "done")
+    sim = SimulatedAsterisk(VirtualClock(), SimChannel(id="c"), "app", recordings=Recordings())
+    record(sim, "vm-1", longest="0")  # no longest: the caller hangs up at 10 s
+    assert recording_events(sim)[-1] == (10.0, "RecordingFinished", "done")
+
+
+def test_a_recording_stopped_before_it_would_fail_ends_once_and_is_over() -> None:
+    clock = VirtualClock()
+    sim = SimulatedAsterisk(clock, SimChannel(id="c"), "app", recordings=Recordings("failed", 5.0))
+    record(sim, "vm-1")
+    clock.advance_to(1.0)
+    stop = Request("POST", "recordings/live/vm-1/stop", action="stop_recording")
+    sim.submit(stop, [].append)
+    assert [kind for _, kind, _ in recording_events(sim)] == [
+        "RecordingStarted",
+        "RecordingFinished",
+    ]
+    replies: list[Response] = []
+    sim.submit(stop, replies.append)
+    assert replies[-1].status == 404  # over: nothing to stop

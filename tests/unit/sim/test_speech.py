@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flowrunner.ports import Request, Response, SpeechRequest
-from flowrunner.sim.asterisk import SimChannel, SimulatedAsterisk
+from flowrunner.sim.asterisk import Failures, SimChannel, SimulatedAsterisk
 from flowrunner.sim.clock import VirtualClock
 from flowrunner.sim.speech import SimulatedSpeech, spoken_seconds
 
 
-def rig(failures: dict[str, int] | None = None) -> tuple[SimulatedAsterisk, SimulatedSpeech]:
+def rig(failures: Failures | None = None) -> tuple[SimulatedAsterisk, SimulatedSpeech]:
     asterisk = SimulatedAsterisk(VirtualClock(), SimChannel(), "app", failures)
     return asterisk, SimulatedSpeech(asterisk)
 
@@ -42,3 +42,11 @@ def test_a_flow_test_can_fail_the_next_rendering() -> None:
     speech.submit(SpeechRequest("a"), replies.append)
     speech.submit(SpeechRequest("a"), replies.append)
     assert [r.status for r in replies] == [503, 200]
+
+
+def test_a_flow_test_can_fail_a_later_rendering() -> None:
+    _, speech = rig({"speech": [None, 503]})
+    replies: list[Response] = []
+    for _ in range(3):
+        speech.submit(SpeechRequest("a"), replies.append)
+    assert [r.status for r in replies] == [200, 503, 200]
