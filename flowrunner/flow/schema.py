@@ -60,15 +60,38 @@ def _validator(name: str) -> Draft202012Validator:
 
 def check(tree: Tree, path: str, name: str = "flow") -> list[Problem]:
     """Every schema violation in `tree`, one problem each, in file order."""
+    return findings(tree, path, name)[0]
+
+
+def findings(tree: Tree, path: str, name: str = "flow") -> tuple[list[Problem], list[Trail]]:
+    """Every schema violation in `tree`, one problem each, in file order; and the spot of each
+    (the trail of the value at fault, with the key at fault for a key unknown, missing or
+    misnamed), for the checks that run on what is sound."""
     hints = Hints()
-    errors = _validator(name).iter_errors(tree.data)
-    problems = {_problem(error, tree, path, hints) for error in errors}
-    return sorted(problems, key=Problem.order)
+    problems, spots = set(), []
+    for error in _validator(name).iter_errors(tree.data):
+        if error.validator in ("anyOf", "oneOf") and error.context:
+            error = _branch_error(error)
+        problems.add(_problem(error, tree, path, hints))
+        spots += _spots(error)
+    return sorted(problems, key=Problem.order), spots
+
+
+def _spots(error: ValidationError) -> list[Trail]:
+    trail: Trail = tuple(error.absolute_path)
+    instance: Any = error.instance
+    schema = error.schema
+    keys: list[str] = []
+    if error.validator == "additionalProperties" and isinstance(schema, dict):
+        keys = [key for key in instance if key not in schema.get("properties", {})]
+    elif error.validator == "required" and isinstance(error.validator_value, list):
+        keys = [key for key in error.validator_value if key not in instance]
+    elif "propertyNames" in error.absolute_schema_path:
+        keys = [str(instance)]
+    return [(*trail, key) for key in keys] or [trail]
 
 
 def _problem(error: ValidationError, tree: Tree, path: str, hints: Hints) -> Problem:
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        error = _branch_error(error)
     trail: Trail = tuple(error.absolute_path)
     if error.validator == "additionalProperties":
         return _unknown_keys(error, tree, path, trail, hints)

@@ -59,18 +59,21 @@ def load_test_file(path: str) -> TestFile:
         tests = Path(path).with_name(Path(path).stem + ".test.yaml")
         message = f"this is a flow, not a flow test file: its tests go in {tests.name}"
         raise FlowError([Problem(path, 1, 1, f"{message}; flowrunner validate checks the flow")])
-    problems = schema.check(tree, path, "flow-test")
-    if problems:
+    problems, spots = schema.findings(tree, path, "flow-test")
+    # One pass: the cases (and keys) the schema refused are left out, the rest are read.
+    broken = {spot[:2] if spot[:1] == ("tests",) else spot[:1] for spot in spots}
+    if broken & {(), ("tests",)}:
         raise FlowError(problems)
     data = tree.data
-    problems = list(_unknown_requests(tree, path))
+    cases_read = [(i, item) for i, item in enumerate(data["tests"]) if ("tests", i) not in broken]
+    problems += _unknown_requests(tree, path, cases_read)
+    reader = _Reader(tree, path)
+    if "at" in data and ("at",) not in broken:
+        reader.at = reader.moment(data["at"], ("at",))
+    cases = tuple(reader.case(item, i) for i, item in cases_read)
+    problems += reader.problems
     if problems:
         raise FlowError(problems)
-    reader = _Reader(tree, path)
-    reader.at = reader.moment(data["at"], ("at",)) if "at" in data else None
-    cases = tuple(reader.case(item, i) for i, item in enumerate(data["tests"]))
-    if reader.problems:
-        raise FlowError(reader.problems)
     default_flow = Path(path).name.replace(".test.", ".")
     flow_path = str(Path(path).parent / data.get("flow", default_flow))
     return TestFile(path, flow_path, cases)
@@ -190,11 +193,13 @@ def _channel(call: dict[str, Any]) -> SimChannel:
     )
 
 
-def _unknown_requests(tree: yamltree.Tree, path: str) -> Iterator[Problem]:
+def _unknown_requests(
+    tree: yamltree.Tree, path: str, cases: list[tuple[int, dict[str, Any]]]
+) -> Iterator[Problem]:
     """`ari:` fails requests by name: each must be a request some step makes."""
     known = tuple(sorted(request_names()))
     hints = Hints()
-    for i, item in enumerate(tree.data["tests"]):
+    for i, item in cases:
         for name in item.get("ari", {}):
             if name not in known:
                 trail = ("tests", i, "ari", name)
