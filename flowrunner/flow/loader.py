@@ -93,17 +93,17 @@ def declared_variables(data: dict[str, Any]) -> set[str]:
     """Flow variables: those under `vars`, and those an action sets (`set`, `into`). Read from
     the file as written, sound or not: an action the schema refused still names what it sets,
     and a use of that name is no unknown variable."""
-    names = set(_mapping(data.get("vars")))
+    names = {name for name in _mapping(data.get("vars")) if isinstance(name, str)}
     lists = [_mapping(spec).get("do") for spec in _mapping(data.get("states")).values()]
     lists.append(_mapping(data.get("after_call")).get("do"))
     for actions in lists:
         for item in actions if isinstance(actions, list) else []:
             if isinstance(item, dict) and len(item) == 1 and next(iter(item)) in ACTIONS:
                 ((name, params),) = item.items()
-                params = _mapping(params)
-                defines = spec_of(name).defines
-                names |= set(params) if defines == "keys" else {params.get(defines)} - {None}
-    return {name for name in names if isinstance(name, str)}
+                params, defines = _mapping(params), spec_of(name).defines
+                found = list(params) if defines == "keys" else [params.get(defines)]
+                names |= {name for name in found if isinstance(name, str)}
+    return names
 
 
 def _mapping(value: Any) -> dict[Any, Any]:

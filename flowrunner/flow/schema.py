@@ -70,14 +70,31 @@ def findings(tree: Tree, path: str, name: str = "flow") -> tuple[list[Problem], 
     hints = Hints()
     problems, spots = set(), []
     for error in _validator(name).iter_errors(tree.data):
-        if error.validator in ("anyOf", "oneOf") and error.context:
-            error = _branch_error(error)
-        problems.add(_problem(error, tree, path, hints))
         spots += _spots(error)
+        problems |= {_problem(told, tree, path, hints) for told in _told(error)}
     return sorted(problems, key=Problem.order), spots
 
 
+def _told(error: ValidationError) -> list[ValidationError]:
+    """The errors to tell of one: of alternatives, the one the user meant; of a list of items
+    (a list of transitions), the one of each item at fault."""
+    if error.validator not in ("anyOf", "oneOf") or not error.context:
+        return [error]
+    depth = len(error.absolute_path)
+    items: dict[Trail, list[ValidationError]] = {}
+    for meant in _meant(error):
+        below = tuple(meant.absolute_path)[depth : depth + 1]
+        items.setdefault(below if below and isinstance(below[0], int) else (), []).append(meant)
+    if () in items:
+        return [_branch_error(error)]
+    return [best_match(group) for group in items.values()]
+
+
 def _spots(error: ValidationError) -> list[Trail]:
+    """Where the value is at fault: for alternatives, where each error of the one meant is
+    (a list of transitions may have several items at fault; the message names one)."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        return [spot for meant in _meant(error) for spot in _spots(meant)]
     trail: Trail = tuple(error.absolute_path)
     instance: Any = error.instance
     schema = error.schema
@@ -106,15 +123,20 @@ def _problem(error: ValidationError, tree: Tree, path: str, hints: Hints) -> Pro
 
 
 def _branch_error(error: ValidationError) -> ValidationError:
-    """The error of the alternative the user meant: one that got past its type check."""
+    """The error of the alternative the user meant."""
+    best: ValidationError = best_match(_meant(error))
+    return best
+
+
+def _meant(error: ValidationError) -> list[ValidationError]:
+    """The errors of the alternatives the user meant: those that got past their type check."""
     depth = len(error.absolute_path)
     meant = [
         e
         for e in error.context or []
         if len(e.absolute_path) > depth or e.validator not in ("type", "enum", "const")
     ]
-    best: ValidationError = best_match(meant or error.context or [error])
-    return best
+    return meant or list(error.context or []) or [error]
 
 
 def _unknown_keys(

@@ -334,3 +334,29 @@ def test_a_part_of_the_wrong_shape_is_said_once_and_trips_no_check(
 ) -> None:
     path = write(tmp_path, f"version: 1\napp: demo\ninitial: a\n{part}\n")
     assert problems(path) == [f"{path}:{expected}"]
+
+
+def test_each_item_at_fault_of_a_list_of_transitions_is_told(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "version: 1\napp: demo\ninitial: a\n"
+        "states: {a: {on: {StasisEnd: [{when: -1, goto: b}, {a: 1}, {goto: b}]}}, "
+        "b: {final: true}}\n",
+    )
+    assert problems(path) == [
+        f"{path}:4:38: states.a.on.StasisEnd[0].when: expected text, got a number: write it in "
+        'quotes, "-1"',
+        f"{path}:4:52: states.a.on.StasisEnd[1]: missing key 'goto'",
+    ]
+
+
+def test_a_refused_action_naming_a_mapping_as_its_variable_trips_no_check(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "version: 1\napp: demo\ninitial: a\n"
+        'states: {a: {do: [{collect: {prompt: "sound:x", into: {a: 1}}}], then: b}, '
+        "b: {final: true}}\n",
+    )
+    assert problems(path) == [
+        f"{path}:4:55: states.a.do[0].collect.into: expected text, got a mapping"
+    ]
