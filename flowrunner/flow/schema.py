@@ -82,18 +82,25 @@ def _told(error: ValidationError) -> list[ValidationError]:
         return [error]
     depth = len(error.absolute_path)
     items: dict[Trail, list[ValidationError]] = {}
+    if not _meant(error):  # every alternative wants another type: said of the value as a whole
+        return [error]
     for meant in _meant(error):
         below = tuple(meant.absolute_path)[depth : depth + 1]
         items.setdefault(below if below and isinstance(below[0], int) else (), []).append(meant)
-    if () in items:
-        return [_branch_error(error)]
-    return [best_match(group) for group in items.values()]
+    groups = [_meant(error)] if () in items else list(items.values())
+    # best_match would pick one error deep inside a lone alternative: tell that one's own
+    return [told for group in groups for told in _told(_one(group))]
+
+
+def _one(errors: list[ValidationError]) -> ValidationError:
+    best: ValidationError = errors[0] if len(errors) == 1 else best_match(errors)
+    return best
 
 
 def _spots(error: ValidationError) -> list[Trail]:
     """Where the value is at fault: for alternatives, where each error of the one meant is
     (a list of transitions may have several items at fault; the message names one)."""
-    if error.validator in ("anyOf", "oneOf") and error.context:
+    if error.validator in ("anyOf", "oneOf") and _meant(error):
         return [spot for meant in _meant(error) for spot in _spots(meant)]
     trail: Trail = tuple(error.absolute_path)
     instance: Any = error.instance
@@ -122,21 +129,20 @@ def _problem(error: ValidationError, tree: Tree, path: str, hints: Hints) -> Pro
     return Problem(path, line, col, _message(error, hints), trail)
 
 
-def _branch_error(error: ValidationError) -> ValidationError:
-    """The error of the alternative the user meant."""
-    best: ValidationError = best_match(_meant(error))
-    return best
-
-
 def _meant(error: ValidationError) -> list[ValidationError]:
     """The errors of the alternatives the user meant: those that got past their type check."""
     depth = len(error.absolute_path)
-    meant = [
-        e
-        for e in error.context or []
-        if len(e.absolute_path) > depth or e.validator not in ("type", "enum", "const")
-    ]
-    return meant or list(error.context or []) or [error]
+    return [e for e in error.context or [] if len(e.absolute_path) > depth or _past_type(e)]
+
+
+def _past_type(error: ValidationError) -> bool:
+    """The value has the type the alternative wants: a name not in its list is meant too."""
+    limit: Any = error.validator_value
+    if error.validator == "enum":
+        return any(type(option) is type(error.instance) for option in limit)
+    if error.validator == "const":
+        return type(limit) is type(error.instance)
+    return error.validator != "type"
 
 
 def _unknown_keys(
@@ -170,14 +176,8 @@ def _message(error: ValidationError, hints: Hints) -> str:
         got = _TYPES.get(type(value), type(value).__name__)
         message = f"expected {_WANTED.get(wanted, wanted)}, got {got}"
         return message + _type_hint(value, wanted, schema)
-    if kind == "enum":
-        options = tuple(str(o) for o in limit)  # type: ignore[union-attr]
-        if options == _ACTION_NAMES:  # a bare action of a `do` list
-            hint = newcomer.dialplan_action(str(value)) or hints.did_you_mean(str(value), options)
-            return f"unknown action '{excerpt(str(value))}'{hint}"
-        return (
-            f"'{excerpt(str(value))}' is not allowed here{hints.did_you_mean(str(value), options)}"
-        )
+    if kind in ("enum", "const", *_BOUNDS):
+        return _not_allowed(error, hints)
     if kind == "pattern" and schema.get("pattern") == _DURATION:
         meant = newcomer.duration_for(value)
         return f"'{excerpt(str(value))}' is not a duration: write " + (
@@ -185,11 +185,56 @@ def _message(error: ValidationError, hints: Hints) -> str:
         )
     if kind in ("pattern", "not") and "description" in schema:
         return f"'{excerpt(str(value))}' is not valid: {schema['description']}"
+    if kind in ("anyOf", "oneOf"):
+        return _none_of(error)
     if kind == "uniqueItems":
         return "lists the same item twice"
     if kind in _SIZES and isinstance(value, dict | list | str):
         return _size(kind, limit, value)
     return _shortened(error)
+
+
+def _not_allowed(error: ValidationError, hints: Hints) -> str:
+    """A value of the right type that is not one of those allowed, or out of bounds."""
+    value, kind, limit = error.instance, error.validator, error.validator_value
+    if kind == "enum":
+        options = tuple(str(o) for o in limit)  # type: ignore[union-attr]
+        if options == _ACTION_NAMES:  # a bare action of a `do` list
+            hint = newcomer.dialplan_action(str(value)) or hints.did_you_mean(str(value), options)
+            return f"unknown action '{excerpt(str(value))}'{hint}"
+        hint = hints.did_you_mean(_written(value), options)
+        return f"'{excerpt(_written(value))}' is not allowed here{hint}"
+    if kind == "const":
+        got = _TYPES.get(type(value), "")
+        same = type(value) is type(limit)
+        return f"must be {_written(limit)}, not {excerpt(_written(value)) if same else got}"
+    if isinstance(value, int | float):
+        return f"must be {_BOUNDS[str(kind)]} {_written(limit)}, not {excerpt(_written(value))}"
+    return _shortened(error)
+
+
+def _none_of(error: ValidationError) -> str:
+    """Every alternative wants another type: `expected text or a list, got a number`."""
+    wanted: list[str] = []
+    for alternative in error.context or []:
+        word = _WANTED.get(_wants(alternative), "")
+        wanted += [word] if word and word not in wanted else []
+    if not wanted:
+        return _shortened(error)
+    got = _TYPES.get(type(error.instance), type(error.instance).__name__)
+    texts = [a.schema for a in error.context or [] if a.validator_value == "string"]
+    hint = _type_hint(error.instance, "string", texts[0]) if texts else ""  # type: ignore[arg-type]
+    return f"expected {' or '.join(wanted)}, got {got}{hint}"
+
+
+def _wants(alternative: ValidationError) -> str:
+    """The JSON type an alternative wants: its type, or text for a list of names."""
+    limit: Any = alternative.validator_value
+    if alternative.validator == "type":
+        return " or ".join(limit) if isinstance(limit, list) else str(limit)
+    if alternative.validator == "enum" and all(isinstance(name, str) for name in limit):
+        return "string"
+    return ""
 
 
 def _type_hint(value: Any, wanted: str, schema: dict[str, Any]) -> str:
@@ -203,6 +248,14 @@ def _type_hint(value: Any, wanted: str, schema: dict[str, Any]) -> str:
     if pattern is None or re.search(pattern, str(value)):  # quoted, it would do
         return f": write it in quotes, {newcomer.quoted(value)}"
     return ""
+
+
+_BOUNDS = {"minimum": "at least", "maximum": "at most"}
+
+
+def _written(value: Any) -> str:
+    """A value as a flow file writes it: true, false and null in YAML's words."""
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
 
 
 _SIZES = {

@@ -290,3 +290,25 @@ def test_past_100_problems_a_file_gets_a_count_in_every_format(
         "message": "… and 50 more problems",
         "key": [],
     }
+
+
+# A file of the other kind is named as such
+
+
+def test_validate_names_a_flow_test_file_as_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "tests:\n  - {name: t, expect: {ended: true}}\n", "flow.test.yaml")
+    assert validate(capsys, path) == (
+        1,
+        [f"{path}:1:1: this is a flow test file: run it with flowrunner test {path}"],
+    )
+
+
+def test_test_names_a_flow_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, BAD_TARGET)
+    assert main(["test", path]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{path}:1:1: this is a flow, not a flow test file: its tests go in flow.test.yaml; "
+        "flowrunner validate checks the flow"
+    )
