@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import graphviz
-from ..flow import load_flow
+from ..flow import Flow, load_flow
 from ..flow.errors import printable
 from ..flow.graph import dot, mermaid
 
@@ -21,36 +21,43 @@ from ..flow.graph import dot, mermaid
 def main(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     flow = load_flow(args.flow)
-    if args.format not in graphviz.FORMATS:
-        text = (mermaid(flow) if args.format == "mermaid" else dot(flow)) + "\n"
-        return write(args.output, text.encode(), stdout)
-    if args.output is None and stdout.isatty():
+    if args.format in graphviz.FORMATS:
+        return picture(flow, args.format, args.output, stdout)
+    text = (mermaid(flow) if args.format == "mermaid" else dot(flow)) + "\n"
+    if args.output is None:
+        stdout.write(text)
+        return 0
+    return write(args.output, text.encode())
+
+
+def picture(flow: Flow, fmt: str, output: str | None, stdout: TextIO) -> int:
+    """The flow drawn by Graphviz, into `output`, or onto stdout when it is no terminal."""
+    if output is None and stdout.isatty():
         print(
-            f"flowrunner graph: --format {args.format} writes a picture: give --output FILE, "
-            f"or send the output to a file (> flow.{args.format})",
+            f"flowrunner graph: --format {fmt} writes a picture: give --output FILE, "
+            f"or send the output to a file (> flow.{fmt})",
             file=sys.stderr,
         )
         return 2
     try:
-        picture = graphviz.render(dot(flow), args.format)
+        drawn = graphviz.render(dot(flow), fmt)
     except graphviz.GraphvizError as error:
         print(f"flowrunner graph: {error}", file=sys.stderr)
         return 1
-    return write(args.output, picture, stdout)
+    if output is not None:
+        return write(output, drawn)
+    stdout.flush()
+    stdout.buffer.write(drawn)
+    stdout.buffer.flush()
+    return 0
 
 
-def write(output: str | None, data: bytes, stdout: TextIO) -> int:
-    """`data` into the file `output`, or onto stdout."""
-    if output is None:
-        stdout.flush()
-        stdout.buffer.write(data)
-        stdout.buffer.flush()
-        return 0
+def write(output: str, data: bytes) -> int:
+    """`data` into the file `output`."""
     try:
         Path(output).write_bytes(data)
     except OSError as error:
-        print(
-            printable(f"flowrunner graph: cannot write {output}: {error.strerror}"), file=sys.stderr
-        )
+        message = f"flowrunner graph: cannot write {output}: {error.strerror}"
+        print(printable(message), file=sys.stderr)
         return 1
     return 0

@@ -76,25 +76,17 @@ def findings(tree: Tree, path: str, name: str = "flow") -> tuple[list[Problem], 
 
 
 def _told(error: ValidationError) -> list[ValidationError]:
-    """The errors to tell of one: of alternatives, the one the user meant; of a list of items
-    (a list of transitions), the one of each item at fault."""
+    """The errors to tell of one: of alternatives, each of the one the user meant (a list of
+    transitions may have several items at fault, an action several parameters); the best one
+    when several alternatives could be meant."""
     if error.validator not in ("anyOf", "oneOf") or not error.context:
         return [error]
-    depth = len(error.absolute_path)
-    items: dict[Trail, list[ValidationError]] = {}
-    if not _meant(error):  # every alternative wants another type: said of the value as a whole
+    meant = _meant(error)
+    if not meant:  # every alternative wants another type: said of the value as a whole
         return [error]
-    for meant in _meant(error):
-        below = tuple(meant.absolute_path)[depth : depth + 1]
-        items.setdefault(below if below and isinstance(below[0], int) else (), []).append(meant)
-    groups = [_meant(error)] if () in items else list(items.values())
-    # best_match would pick one error deep inside a lone alternative: tell that one's own
-    return [told for group in groups for told in _told(_one(group))]
-
-
-def _one(errors: list[ValidationError]) -> ValidationError:
-    best: ValidationError = errors[0] if len(errors) == 1 else best_match(errors)
-    return best
+    if len({e.relative_schema_path[0] for e in meant}) > 1:
+        meant = [best_match(meant)]
+    return [told for one in meant for told in _told(one)]
 
 
 def _spots(error: ValidationError) -> list[Trail]:

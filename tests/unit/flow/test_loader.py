@@ -336,7 +336,7 @@ def test_a_part_of_the_wrong_shape_is_said_once_and_trips_no_check(
     assert problems(path) == [f"{path}:{expected}"]
 
 
-def test_each_item_at_fault_of_a_list_of_transitions_is_told(tmp_path: Path) -> None:
+def test_each_problem_of_a_list_of_transitions_is_told(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "version: 1\napp: demo\ninitial: a\n"
@@ -347,6 +347,7 @@ def test_each_item_at_fault_of_a_list_of_transitions_is_told(tmp_path: Path) -> 
         f"{path}:4:38: states.a.on.StasisEnd[0].when: expected text, got a number: write it in "
         'quotes, "-1"',
         f"{path}:4:52: states.a.on.StasisEnd[1]: missing key 'goto'",
+        f"{path}:4:53: states.a.on.StasisEnd[1]: unknown key 'a'; expected one of: goto, when",
     ]
 
 
