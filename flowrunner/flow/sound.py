@@ -22,8 +22,10 @@ HOLE = object()  # stands for a left-out item of a list, so the items after it k
 _KEYED = ("on", "after")  # mappings of transitions, by event or by delay
 # Without these, nothing the model says can be trusted: only the schema's problems are said.
 _SKELETON = {(), ("states",), ("uses",), ("exits",)}
-# Parts that say where a call goes: one left out leaves a hole in the graph.
+# Parts that say where a call goes: one left out leaves a hole in the graph; of a state, all
+# but these.
 _MOVES = {"states", "on", "initial", "recovery", "uses"}
+_NO_MOVES = {"do", "description", "max_visits"}
 
 
 def unit(spot: Trail) -> Trail:
@@ -84,7 +86,7 @@ class Broken:
     def moves(self) -> bool:
         """A transition, timer, state, use or the initial state is left out (an action is not
         a move): the graph has holes, so reachability cannot be judged."""
-        return any(u[0] in _MOVES and u[2:3] != ("do",) for u in self.units if u)
+        return any(u[0] in _MOVES and not set(u[2:3]) & _NO_MOVES for u in self.units if u)
 
     def pruned(self, data: dict[str, Any]) -> dict[str, Any]:
         """A copy of `data` without its broken units: a key left out, a list item a HOLE, a

@@ -229,6 +229,7 @@ def test_one_run_reports_the_schemas_problems_and_every_other_checks(tmp_path: P
               - answer
               - collect: {prompt: sound:hello, into: choice, first_digit_timeout: 20}
               - play: {media: "sound:{{ choise }}"}
+              - play: {media: "sound:{{ choice + }}"}
             on:
               DigitsCollected: menu
           menu:
@@ -245,9 +246,11 @@ def test_one_run_reports_the_schemas_problems_and_every_other_checks(tmp_path: P
         "number: a duration has a unit, write 20s",
         f"{path}:11:33: states.start.do[2].play.media: unknown variable 'choise'; did you mean "
         "'choice'?",
-        f"{path}:16:9: states.menu.do[0]: unknown action 'Playback'; Asterisk's Playback is play "
+        f"{path}:12:42: states.start.do[3].play.media: bad template: unexpected end of "
+        "expression: expected a value",
+        f"{path}:17:9: states.menu.do[0]: unknown action 'Playback'; Asterisk's Playback is play "
         "here",
-        f"{path}:17:11: states.menu.then: unknown state 'mnu'; did you mean 'menu'?",
+        f"{path}:18:11: states.menu.then: unknown state 'mnu'; did you mean 'menu'?",
     ]
 
 

@@ -74,6 +74,8 @@ def test_what_is_broken_says_what_the_checks_must_skip() -> None:
     assert ("states", "menu", "do", 0, "play", "media") in broken  # inside a broken unit
     assert ("states", "menu", "do", 1) not in broken
     assert Broken([("states", "menu", "then")]).moves  # a move left out: the graph has holes
+    assert Broken([("states", "menu", "final")]).moves  # where a call can end
+    assert not Broken([("states", "menu", "max_visits")]).moves
     assert Broken([("initial",)]).moves
     assert Broken([("states",)]).skeleton
     assert Broken([("uses",)]).skeleton
