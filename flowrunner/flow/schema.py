@@ -90,8 +90,7 @@ def _told(error: ValidationError) -> list[ValidationError]:
 
 
 def _spots(error: ValidationError) -> list[Trail]:
-    """Where the value is at fault: for alternatives, where each error of the one meant is
-    (a list of transitions may have several items at fault; the message names one)."""
+    """Where the value is at fault: for alternatives, where each error of those meant is."""
     if error.validator in ("anyOf", "oneOf") and _meant(error):
         return [spot for meant in _meant(error) for spot in _spots(meant)]
     trail: Trail = tuple(error.absolute_path)

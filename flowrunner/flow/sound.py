@@ -90,7 +90,10 @@ class Broken:
 
     def pruned(self, data: dict[str, Any]) -> dict[str, Any]:
         """A copy of `data` without its broken units: a key left out, a list item a HOLE, a
-        state or a use kept as an empty mapping (its name is no unknown state)."""
+        state or a use kept as an empty mapping (its name is no unknown state). `data` itself
+        when nothing is broken: the model is built without changing it."""
+        if not self.units:
+            return data
         data = copy.deepcopy(data)
         for trail in self.units:
             *outer, last = trail
