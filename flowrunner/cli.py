@@ -369,14 +369,22 @@ def _simulate(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _graph(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = verbs.add_parser("graph", help="draw a flow as a diagram")
+    p = verbs.add_parser(
+        "graph",
+        help="draw a flow as a diagram",
+        description="Draw a flow: as Mermaid or Graphviz dot text, or as an SVG or PNG picture "
+        "(rendered by Graphviz's dot program). A picture goes to --output FILE, or to stdout "
+        "when that is not a terminal.",
+    )
     p.add_argument("flow", metavar="FLOW")
     p.add_argument(
         "--format",
-        choices=["mermaid", "dot"],
+        choices=["mermaid", "dot", "svg", "png"],
         default="mermaid",
-        help="mermaid (default; renders on GitHub) or dot (Graphviz)",
+        help="mermaid (default; renders on GitHub), dot (Graphviz text), svg or png (need "
+        "Graphviz's dot program)",
     )
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
 def _schema(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import cache
 
 from statemachine import StateChart
 from statemachine.io import create_machine_class_from_definition
 
 from .errors import Hints, Problem, excerpt
-from .model import THEN, Flow, Move, Timer, Where
+from .model import THEN, Flow, Move, State, Timer, Where
 from .vocabulary import outcome_of, outcomes
 
 _TIMER_EVENT = re.compile(r"^after_[0-9]+ms$")
@@ -28,28 +29,41 @@ def _reserved() -> frozenset[str]:
     return frozenset(n for n in names if not n.startswith("_")) | {THEN}  # `then` is an event
 
 
-def check(flow: Flow, hints: Hints | None = None) -> list[Problem]:
-    return list(_problems(flow, hints or Hints()))
+@dataclass(frozen=True)
+class Gaps:
+    """What the model lacks of its file, the schema having refused it: the checks that need it
+    skip what it touches (a state's outcomes, the graph) rather than guess."""
+
+    initial: bool = False  # the initial state is not known
+    states: frozenset[str] = frozenset()  # states some part of which is left out
+    everywhere: bool = False  # a flow-wide transition is left out
+    moves: bool = False  # a transition, timer or state is left out: the graph has holes
 
 
-def _problems(flow: Flow, hints: Hints) -> Iterator[Problem]:
+def check(flow: Flow, hints: Hints | None = None, gaps: Gaps = Gaps()) -> list[Problem]:
+    return list(_problems(flow, hints or Hints(), gaps))
+
+
+def _problems(flow: Flow, hints: Hints, gaps: Gaps) -> Iterator[Problem]:
     states = tuple(flow.states)  # one tuple for all: the hints look each name up once
 
     def unknown(name: str) -> str:
         hint = hints.did_you_mean(name, states, listed="states are")
         return f"unknown state '{excerpt(name)}'{hint}"
 
+    known_initial = not gaps.initial and flow.initial in flow.states
+    whole = [s for s in flow.states.values() if s.name not in gaps.states]
     yield from _names(flow)
-    if flow.initial not in flow.states:
+    if not gaps.initial and not known_initial:
         yield _at(flow, flow.initial_where, unknown(flow.initial))
-        return
     yield from _targets(flow, unknown)
-    yield from _finals(flow)
+    yield from _finals(flow, known_initial, whole=not gaps.moves)
     yield from _timers(flow)
     yield from _shadowed(flow)
-    yield from _then_always(flow)
-    yield from _outcomes(flow)
-    yield from _graph(flow)
+    yield from _then_always(flow, whole)
+    yield from _outcomes(flow, [] if gaps.everywhere else whole)
+    if known_initial and not gaps.moves:
+        yield from _graph(flow)
 
 
 def _at(flow: Flow, where: Where, message: str) -> Problem:
@@ -76,14 +90,14 @@ def _moves(flow: Flow) -> Iterator[Move]:
         yield flow.recovery
 
 
-def _finals(flow: Flow) -> Iterator[Problem]:
-    if flow.states[flow.initial].final:
+def _finals(flow: Flow, known_initial: bool, *, whole: bool) -> Iterator[Problem]:
+    if known_initial and flow.states[flow.initial].final:
         yield _at(flow, flow.states[flow.initial].where, "the initial state cannot be final")
     for state in flow.states.values():
         if state.final and (state.transitions or state.timers):
             message = "a final state cannot have transitions (on, then, after)"
             yield _at(flow, state.where, message)
-    if not any(state.final for state in flow.states.values()):
+    if whole and not any(state.final for state in flow.states.values()):
         where = Where(flow.initial_where.line, flow.initial_where.col, ("states",))
         yield _at(flow, where, "no final state: add one for the call to end in, e.g. on StasisEnd")
 
@@ -119,9 +133,9 @@ def _never_taken(move: Move) -> str:
     return f"never taken: an earlier {move.event} transition has no filter or guard"
 
 
-def _then_always(flow: Flow) -> Iterator[Problem]:
+def _then_always(flow: Flow, states: Iterable[State]) -> Iterator[Problem]:
     """`then` is taken at once or never: a call whose guards all fail would stay put."""
-    for state in flow.states.values():
+    for state in states:
         then = [t for t in state.transitions if t.event == THEN]
         if then and not then[-1].catches_all:
             message = (
@@ -130,10 +144,11 @@ def _then_always(flow: Flow) -> Iterator[Problem]:
             yield _at(flow, then[-1].where, message)
 
 
-def _outcomes(flow: Flow) -> Iterator[Problem]:
+def _outcomes(flow: Flow, states: Iterable[State]) -> Iterator[Problem]:
     """A state running collect, dial or http must say where its success leads; and a state
-    must not wait for the outcome of an action it does not run."""
-    for state in flow.states.values():
+    must not wait for the outcome of an action it does not run. Only `states` are judged: a
+    part left out of one could be the action or the transition."""
+    for state in states:
         runs = {action.name for action in state.actions}
         for action in state.actions:
             success = outcomes().get(action.name, ("", ()))[0]

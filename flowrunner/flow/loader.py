@@ -1,7 +1,8 @@
-"""Load a flow file: YAML -> schema check -> typed model -> semantic checks.
+"""Load a flow file: YAML -> schema check -> typed model -> semantic checks, in one pass.
 
 `load_flow` is the one way in; every mistake comes out as a `FlowError` listing each problem as
-`path:line:col: key.trail: message`.
+`path:line:col: key.trail: message`. The model is built from what passed the schema
+(`sound.py`), so one run reports the schema's problems and those of every other check.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import checks, hours, pieces, schema, yamltree
+from ..steps import ACTIONS
+from . import checks, hours, pieces, schema, sound, yamltree
 from .durations import parse_duration
 from .errors import FlowError, Hints, Problem, Trail, excerpt
 from .expressions import Expression, ExpressionError, parse_expression
@@ -39,14 +41,13 @@ def load_flow(path: str) -> Flow:
 def flow_from_tree(tree: yamltree.Tree, path: str) -> Flow:
     if not isinstance(tree.data, dict):
         raise FlowError([Problem(path, 1, 1, "a flow must be a mapping (app, initial, states)")])
-    problems = schema.check(tree, path)
-    if problems:
+    problems, spots = schema.findings(tree, path)
+    broken = sound.Broken(spots)
+    if broken.skeleton:
         raise FlowError(problems)
-    builder = _Builder(tree, path)
+    builder = _Builder(tree, path, broken)
     flow = builder.flow()
-    # with a use that could not be made, the flow's graph has a hole: its checks would mislead
-    whole = not builder.broken_uses
-    problems = builder.problems + (checks.check(flow, builder.hints) if whole else [])
+    problems += builder.problems + checks.check(flow, builder.hints, builder.gaps())
     if problems:
         raise FlowError(problems)
     return flow
@@ -74,30 +75,39 @@ def piece_from_tree(tree: yamltree.Tree, path: str) -> pieces.Piece:
     if not isinstance(tree.data, dict):
         message = "a piece must be a mapping (piece, initial, exits, states)"
         raise FlowError([Problem(path, 1, 1, message)])
-    problems = schema.check(tree, path, "flow-piece")
-    if problems:
+    problems, spots = schema.findings(tree, path, "flow-piece")
+    broken = sound.Broken(spots)
+    if broken.skeleton:
         raise FlowError(problems)
-    builder = _Builder(tree, path, set(tree.data.get("params") or {}))
+    builder = _Builder(tree, path, broken, piece=True)
     piece = builder.piece()
-    problems = builder.problems + checks.check(pieces.as_flow(piece), builder.hints)
+    problems += builder.problems + checks.check(
+        pieces.as_flow(piece), builder.hints, builder.gaps()
+    )
     if problems:
         raise FlowError(problems)
     return piece
 
 
 def declared_variables(data: dict[str, Any]) -> set[str]:
-    """Flow variables: those under `vars`, and those an action sets (`set`, `into`)."""
-    names = set(data.get("vars") or {})
-    lists = [(spec or {}).get("do") or [] for spec in data["states"].values()]
-    lists.append((data.get("after_call") or {}).get("do") or [])
+    """Flow variables: those under `vars`, and those an action sets (`set`, `into`). Read from
+    the file as written, sound or not: an action the schema refused still names what it sets,
+    and a use of that name is no unknown variable."""
+    names = {name for name in _mapping(data.get("vars")) if isinstance(name, str)}
+    lists = [_mapping(spec).get("do") for spec in _mapping(data.get("states")).values()]
+    lists.append(_mapping(data.get("after_call")).get("do"))
     for actions in lists:
-        for item in actions:
-            if isinstance(item, dict):
+        for item in actions if isinstance(actions, list) else []:
+            if isinstance(item, dict) and len(item) == 1 and next(iter(item)) in ACTIONS:
                 ((name, params),) = item.items()
-                params = params or {}
-                defines = spec_of(name).defines
-                names |= set(params) if defines == "keys" else {params.get(defines)} - {None}
+                params, defines = _mapping(params), spec_of(name).defines
+                found = list(params) if defines == "keys" else [params.get(defines)]
+                names |= {name for name in found if isinstance(name, str)}
     return names
+
+
+def _mapping(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 _CALL_KEYS = {root: tuple(sorted(keys)) for root, keys in CALL_KEYS.items()}
@@ -107,21 +117,40 @@ class _Builder:
     """Turns schema-valid plain data into the model, noting the mistakes a schema cannot see
     (durations, expressions, unknown variables, ARI operations) on the way."""
 
-    def __init__(self, tree: yamltree.Tree, path: str, params: set[str] | None = None) -> None:
+    def __init__(
+        self, tree: yamltree.Tree, path: str, broken: sound.Broken, *, piece: bool = False
+    ) -> None:
         self.tree = tree
         self.path = path
+        self.broken = broken
+        self.data = broken.pruned(tree.data)  # what passed the schema
         self.problems: list[Problem] = []
-        self.where_path = "" if params is None else path  # a piece's positions name its file
-        self.broken_uses: set[str] = set()  # uses whose piece, or mapping, is wrong
-        self.pieces = self.load_pieces(tree.data.get("uses") or {})
+        self.where_path = path if piece else ""  # a piece's positions name its file
+        uses = self.data.get("uses") or {}
+        # uses whose piece, or mapping, is wrong
+        self.broken_uses = {name for name in uses if ("uses", name) in broken}
+        self.pieces = self.load_pieces(uses)
         used = {name for piece in self.pieces.values() for name in piece.variables}
-        self.variables = declared_variables(tree.data) | (params or set()) | used | CALL_DATA
+        params = set(self.data.get("params") or {}) if piece else set()
+        self.variables = declared_variables(tree.data) | params | used | CALL_DATA
+        # a variable under a `vars` the schema refused is not known to be unknown
+        self.unsure = ("vars",) in broken or ("params",) in broken
         self.hints = Hints()
         # Sorted once, each the same tuple: the hints look each unknown name up once.
         self.names = tuple(sorted(self.variables))
         self.guard_names = tuple(sorted(self.variables | {"event"}))  # a guard sees `event`
-        self.schedules = tuple(sorted(tree.data.get("hours") or {}))
+        self.schedules = tuple(sorted(_mapping(tree.data.get("hours"))))
         self.uses_time = False  # an expression reads `now` or `hours`
+
+    def gaps(self) -> checks.Gaps:
+        """What the checks must not judge: the parts the schema refused, and the uses that
+        could not be made."""
+        return checks.Gaps(
+            initial=("initial",) in self.broken,
+            states=self.broken.states | self.broken_uses,
+            everywhere=any(unit[:1] == ("on",) for unit in self.broken.units),
+            moves=self.broken.moves or bool(self.broken_uses),
+        )
 
     def where(self, trail: Trail, *, key: bool = False) -> Where:
         return Where(*self.tree.where(trail, key=key), trail, self.where_path)
@@ -134,7 +163,7 @@ class _Builder:
         self.problems.append(Problem(self.path, line, col, message, trail))
 
     def flow(self) -> Flow:
-        data = self.tree.data
+        data = self.data
         states = {name: self.state(name, spec or {}) for name, spec in data["states"].items()}
         for name, use in (data.get("uses") or {}).items():
             if name in data["states"]:
@@ -143,13 +172,16 @@ class _Builder:
                 self.problem(at, message, key=True)
                 self.broken_uses.add(name)
                 continue
+            if name in self.broken_uses:  # the schema's, or its piece's, problems are said
+                states[name] = State(name, self.where(("uses", name), key=True), final=True)
+                continue
             states |= self.use(name, use, set(states) | set(data.get("uses") or {}))
         texts = [self.tree.text, *(piece.text for piece in self.pieces.values())]
         timezone = self.timezone(data.get("timezone", "UTC"), ("timezone",))
         return Flow(
             path=self.path,
-            app=data["app"],
-            initial=data["initial"],
+            app=data.get("app", ""),
+            initial=data.get("initial", ""),
             states=states,
             everywhere=self.transitions(data.get("on") or {}, ("on",)),
             description=data.get("description", ""),
@@ -173,7 +205,9 @@ class _Builder:
         if spec is None:
             return {}
         trail: Trail = ("after_call",)
-        actions = tuple(self.action(item, (*trail, "do", i)) for i, item in enumerate(spec["do"]))
+        actions = tuple(
+            self.action(item, (*trail, "do", i)) for i, item in sound.items(spec.get("do") or [])
+        )
         within = {"within": spec.get("within", "10s")}
         self.durations({"within": 300.0}, within, trail)
         seconds = within["within"] if isinstance(within["within"], float) else 10.0
@@ -186,6 +220,8 @@ class _Builder:
         noted at its own lines (once, however many uses it has)."""
         found, loaded = {}, {}
         for name, use in uses.items():
+            if name in self.broken_uses:
+                continue
             path = str(Path(self.path).parent / use["piece"])
             if path not in loaded:
                 loaded[path] = self.load_piece(path, ("uses", name, "piece"), use["piece"])
@@ -245,7 +281,7 @@ class _Builder:
 
     def piece(self) -> pieces.Piece:
         """The piece this builder's file holds."""
-        data = self.tree.data
+        data = self.data
         states = {name: self.state(name, spec or {}) for name, spec in data["states"].items()}
         params = data.get("params") or {}
         for i, name in enumerate(data.get("required") or ()):
@@ -253,7 +289,7 @@ class _Builder:
                 self.problem(("required", i), f"'{name}' is not one of the params: add it there")
         return pieces.Piece(
             path=self.path,
-            initial=data["initial"],
+            initial=data.get("initial", ""),
             initial_where=self.where(("initial",)),
             exits={exit: self.where(("exits", i)) for i, exit in enumerate(data["exits"])},
             params={key: self.value(value, ("params", key)) for key, value in params.items()},
@@ -320,7 +356,7 @@ class _Builder:
             name=name,
             where=self.where(trail, key=True),
             actions=tuple(
-                self.action(a, (*trail, "do", i)) for i, a in enumerate(spec.get("do") or [])
+                self.action(a, (*trail, "do", i)) for i, a in sound.items(spec.get("do") or [])
             ),
             transitions=self.transitions(
                 {**(spec.get("on") or {}), **({THEN: spec["then"]} if "then" in spec else {})},
@@ -406,7 +442,7 @@ class _Builder:
                 found.append(Transition(event, value, self.where(base)))
                 continue
             items = value if isinstance(value, list) else [value]
-            for i, item in enumerate(items):
+            for i, item in sound.items(items):
                 at = (*base, i) if isinstance(value, list) else base
                 filters = tuple((k, str(v)) for k, v in item.items() if k not in ("goto", "when"))
                 when = self.guard(item["when"], (*at, "when")) if "when" in item else None
@@ -432,7 +468,7 @@ class _Builder:
         names = self.guard_names if guard else self.names
         for name, offset in references:
             self.uses_time |= name in TIME_DATA
-            if self.broken_uses:  # a piece that could not be read may set it
+            if self.broken_uses or self.unsure:  # a piece that could not be read may set it
                 continue
             if name not in self.variables and not (guard and name == "event"):
                 at = self.tree.where_in_text(trail, offset)
@@ -464,7 +500,7 @@ class _Builder:
                 timers.append(Timer(seconds, text, value, where))
                 continue
             items = value if isinstance(value, list) else [value]
-            for i, item in enumerate(items):
+            for i, item in sound.items(items):
                 at = (*trail, text, i) if isinstance(value, list) else (*trail, text)
                 when = self.guard(item["when"], (*at, "when")) if "when" in item else None
                 timers.append(Timer(seconds, text, item["goto"], self.where((*at, "goto")), when))

@@ -63,18 +63,21 @@ def load_test_file(path: str) -> TestFile:
         tests = Path(path).with_name(Path(path).stem + ".test.yaml")
         message = f"this is a flow, not a flow test file: its tests go in {tests.name}"
         raise FlowError([Problem(path, 1, 1, f"{message}; flowrunner validate checks the flow")])
-    problems = schema.check(tree, path, "flow-test")
-    if problems:
+    problems, spots = schema.findings(tree, path, "flow-test")
+    # One pass: the cases (and keys) the schema refused are left out, the rest are read.
+    broken = {spot[:2] if spot[:1] == ("tests",) else spot[:1] for spot in spots}
+    if broken & {(), ("tests",)}:
         raise FlowError(problems)
     data = tree.data
-    problems = list(_unknown_requests(tree, path))
+    cases_read = [(i, item) for i, item in enumerate(data["tests"]) if ("tests", i) not in broken]
+    problems += _unknown_requests(tree, path, cases_read)
+    reader = _Reader(tree, path)
+    if "at" in data and ("at",) not in broken:
+        reader.at = reader.moment(data["at"], ("at",))
+    cases = tuple(reader.case(item, i) for i, item in cases_read)
+    problems += reader.problems
     if problems:
         raise FlowError(problems)
-    reader = _Reader(tree, path)
-    reader.at = reader.moment(data["at"], ("at",)) if "at" in data else None
-    cases = tuple(reader.case(item, i) for i, item in enumerate(data["tests"]))
-    if reader.problems:
-        raise FlowError(reader.problems)
     default_flow = Path(path).name.replace(".test.", ".")
     flow_path = str(Path(path).parent / data.get("flow", default_flow))
     return TestFile(path, flow_path, cases)
@@ -244,12 +247,14 @@ def _channel(call: dict[str, Any]) -> SimChannel:
     )
 
 
-def _unknown_requests(tree: yamltree.Tree, path: str) -> Iterator[Problem]:
+def _unknown_requests(
+    tree: yamltree.Tree, path: str, cases: list[tuple[int, dict[str, Any]]]
+) -> Iterator[Problem]:
     """`ari:` fails requests by name, and `expect.actions` names them: each must be a request
-    some step makes."""
+    some step makes (in the cases the schema let through)."""
     known = tuple(sorted(request_names()))
     hints = Hints()
-    for i, item in enumerate(tree.data["tests"]):
+    for i, item in cases:
         named = [(("ari", name), name, True) for name in item.get("ari", {})]
         for n, line_item in enumerate(item["expect"].get("actions", [])):
             head = line_item if isinstance(line_item, str) else next(iter(line_item))

@@ -352,7 +352,13 @@ class DialStep(Step):
         return name, self.legs[n] if n < len(self.legs) else None
 
 
-ENDPOINT = {"type": "string", "minLength": 1}
+ENDPOINT = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": "/|\\{\\{",  # TECH/RESOURCE, or a template that gives it
+    "description": "An endpoint is TECHNOLOGY/RESOURCE, e.g. PJSIP/alice or Local/100@internal "
+    "(or a template that gives one).",
+}
 
 SPECS = (
     ActionSpec(

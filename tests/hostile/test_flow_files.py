@@ -183,10 +183,10 @@ TESTS = [
             "{path}:6:19: tests[0].call.args[0]: expected text, got a list",
             "{path}:6:40: tests[0].call.variables.X: expected text, got a number: write it in "
             'quotes, "1"',
-            "{path}:7:19: tests[0].ari.answer: 604462909807314587353087 is greater than the "
-            "maximum of 599",
-            "{path}:7:43: tests[0].ari: '' does not match '^[a-z_]{1,40}$'",
-            "{path}:8:31: tests[0].http[0].status: 1000.0 is greater than the maximum of 599",
+            "{path}:7:19: tests[0].ari.answer: must be at most 599, not 604462909807314587353087",
+            "{path}:7:43: tests[0].ari: '' is not valid: A request's name: lower case letters and "
+            "_, e.g. answer or dial_start.",
+            "{path}:8:31: tests[0].http[0].status: must be at most 599, not 1000.0",
             "{path}:9:20: tests[0].expect.vars: expected a mapping, got a list",
             "{path}:9:31: tests[0].expect.ended: expected true/false, got text",
         ],

@@ -24,7 +24,7 @@ DOCS = {
     for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 }
 README = DOCS["README.md"]
-BROKEN_INTRO = "That `broken.yaml`:"
+BROKEN_INTRO = re.compile(r"^(?:That )?`(\w+\.yaml)`:$")  # a broken flow, then what validate says
 
 
 def yaml_blocks() -> list[tuple[str, str, str]]:
@@ -42,7 +42,7 @@ def _blocks_of(name: str, doc: str) -> list[tuple[str, str, str]]:
         where = f"{name}:{doc.count(chr(10), 0, match.start()) + 1}"
         text = match.group(1)
         before = doc[: match.start()].rstrip().splitlines()[-1]
-        if before == BROKEN_INTRO:
+        if BROKEN_INTRO.match(before):
             kind = "broken"
         elif re.match(r"# (\.pre-commit|\.github|prometheus|kubernetes)", text):
             kind = "tooling"  # another tool's file: the hooks are tested in tests/packaging,
@@ -122,18 +122,33 @@ def _targets(spec: dict[str, Any]) -> set[str]:
     return found
 
 
-def test_the_broken_example_fails_exactly_as_the_readme_shows(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def broken_examples() -> list[pytest.param]:  # type: ignore[valid-type]
+    """(name, flow, what validate prints) of each `NAME.yaml`: block and its console block."""
+    found = []
+    for doc in DOCS.values():
+        pattern = r"^(?:That )?`(\w+\.yaml)`:\n\n```yaml\n(.*?)```"
+        for name, text in re.findall(pattern, doc, re.S | re.M):
+            shown = re.search(
+                rf"\$ flowrunner validate {re.escape(name)}\n(.*?)\n\$ echo", doc, re.S
+            )
+            assert shown is not None, f"what validate says of {name} is shown"
+            found.append(pytest.param(name, text, shown.group(1), id=name))
+    return found
+
+
+def test_every_broken_example_is_found() -> None:
+    assert len(broken_examples()) == len(blocks_of("broken")) == 2
+
+
+@pytest.mark.parametrize(("name", "text", "shown"), broken_examples())
+def test_each_broken_example_fails_exactly_as_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, shown: str
 ) -> None:
-    ((text,),) = [(t,) for _, kind, t in yaml_blocks() if kind == "broken"]
-    (doc,) = [doc for doc in DOCS.values() if BROKEN_INTRO in doc]
-    shown = re.search(r"\$ flowrunner validate broken\.yaml\n(.*?)\n\$ echo", doc, re.S)
-    assert shown is not None
-    path = tmp_path / "broken.yaml"
+    path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     assert main(["validate", str(path)]) == 1
-    printed = capsys.readouterr().out.replace(str(path), "broken.yaml")
-    assert printed.splitlines() == shown.group(1).splitlines()
+    printed = capsys.readouterr().out.replace(str(path), name)
+    assert printed.splitlines() == shown.splitlines()
 
 
 @pytest.mark.parametrize("text", blocks_of("excerpt"))

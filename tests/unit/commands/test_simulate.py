@@ -111,7 +111,7 @@ GRAMMAR = "is not valid: 'TIME hangup' or 'TIME dtmf DIGIT', e.g. '1s hangup', '
         ("--event", "2s dtmf 12", f"--event: '2s dtmf 12' {GRAMMAR}"),
         ("--event", "25h hangup", "--event: bad duration '25h': it must be at most 24h"),
         ("--fail", "plya=500", "--fail: no request is called 'plya'; did you mean 'play'?"),
-        ("--fail", "play=200", "--fail: 200 is less than the minimum of 400"),
+        ("--fail", "play=200", "--fail: must be at least 400, not 200"),
         ("--fail", "play", "--fail wants ACTION=STATUS, e.g. answer=404; got 'play'"),
     ],
 )

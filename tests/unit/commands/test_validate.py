@@ -176,9 +176,12 @@ def test_json_format_keeps_list_indexes_as_numbers(
 ) -> None:
     path = write(tmp_path, BAD_TARGET.replace("    on:", "    do: [plya]\n    on:"))
     code, out = validate(capsys, "--format", "json", path)
-    (problem,) = json.loads("\n".join(out))
-    assert (code, problem["line"], problem["col"]) == (1, 6, 10)
-    assert problem["key"] == ["states", "start", "do", 0]
+    found = [(p["line"], p["col"], p["key"]) for p in json.loads("\n".join(out))]
+    assert code == 1
+    assert found == [
+        (6, 10, ["states", "start", "do", 0]),  # the schema's problem, and in the same pass
+        (8, 18, ["states", "start", "on", "StasisEnd"]),  # the unknown state's
+    ]
 
 
 def test_json_format_of_valid_files_is_an_empty_list(capsys: pytest.CaptureFixture[str]) -> None:
@@ -204,9 +207,11 @@ def test_github_format_escapes_percent_signs(
     code, out = validate(capsys, "--format", "github", path)
     assert code == 1
     assert out == [
+        f"::error file={path},line=7,col=18::states.start.on.StasisEnd: unknown state 'endd'; "
+        "did you mean 'ended'?",
         f"::error file={path},line=10,col=1::unknown key '100%25'; expected one of: "
         "version, app, description, initial, vars, on, states, timezone, hours, uses, after_call, "
-        "recovery, limits"
+        "recovery, limits",
     ]
 
 
@@ -285,3 +290,25 @@ def test_past_100_problems_a_file_gets_a_count_in_every_format(
         "message": "… and 50 more problems",
         "key": [],
     }
+
+
+# A file of the other kind is named as such
+
+
+def test_validate_names_a_flow_test_file_as_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "tests:\n  - {name: t, expect: {ended: true}}\n", "flow.test.yaml")
+    assert validate(capsys, path) == (
+        1,
+        [f"{path}:1:1: this is a flow test file: run it with flowrunner test {path}"],
+    )
+
+
+def test_test_names_a_flow_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, BAD_TARGET)
+    assert main(["test", path]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{path}:1:1: this is a flow, not a flow test file: its tests go in flow.test.yaml; "
+        "flowrunner validate checks the flow"
+    )

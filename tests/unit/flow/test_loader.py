@@ -106,7 +106,7 @@ def test_yaml_problems_come_out_of_load_flow(tmp_path: Path) -> None:
     assert problems(path) == [f"{path}:3:1: duplicate key 'app' (first at line 2:1)"]
 
 
-def test_schema_problems_stop_before_the_semantic_checks(tmp_path: Path) -> None:
+def test_schema_and_semantic_problems_come_in_one_pass(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         """\
@@ -118,7 +118,10 @@ def test_schema_problems_stop_before_the_semantic_checks(tmp_path: Path) -> None
             final: maybe
         """,
     )
-    assert problems(path) == [f"{path}:6:12: states.start.final: expected true/false, got text"]
+    assert problems(path) == [
+        f"{path}:3:10: initial: unknown state 'nowhere'; states are: start",
+        f"{path}:6:12: states.start.final: expected true/false, got text",
+    ]
 
 
 def test_duration_and_semantic_problems_come_together_in_file_order(tmp_path: Path) -> None:
@@ -206,3 +209,158 @@ states:
     after: {{1s: done}}
   done: {{final: true}}
 """
+
+
+# One pass: the semantic checks run on what passed the schema
+
+
+def test_one_run_reports_the_schemas_problems_and_every_other_checks(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        app: demo
+        initial: strat
+        on:
+          StasisEnd: ended
+        states:
+          start:
+            do:
+              - answer
+              - collect: {prompt: sound:hello, into: choice, first_digit_timeout: 20}
+              - play: {media: "sound:{{ choise }}"}
+              - play: {media: "sound:{{ choice + }}"}
+            on:
+              DigitsCollected: menu
+          menu:
+            do:
+              - Playback: {media: sound:x}
+            then: mnu
+          ended:
+            final: true
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:3:10: initial: unknown state 'strat'; did you mean 'start'?",
+        f"{path}:10:75: states.start.do[1].collect.first_digit_timeout: expected text, got a "
+        "number: a duration has a unit, write 20s",
+        f"{path}:11:33: states.start.do[2].play.media: unknown variable 'choise'; did you mean "
+        "'choice'?",
+        f"{path}:12:42: states.start.do[3].play.media: bad template: unexpected end of "
+        "expression: expected a value",
+        f"{path}:17:9: states.menu.do[0]: unknown action 'Playback'; Asterisk's Playback is play "
+        "here",
+        f"{path}:18:11: states.menu.then: unknown state 'mnu'; did you mean 'menu'?",
+    ]
+
+
+def test_what_the_schema_refused_no_other_check_reports_again(tmp_path: Path) -> None:
+    """The timer's delay is said once (not also by the timers' own parsing); the variable the
+    refused collect sets is no unknown variable; the state whose action and transition were
+    refused gets no outcome check (its collect, its DigitsCollected are not known)."""
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        app: demo
+        initial: start
+        on: {StasisEnd: ended}
+        states:
+          start:
+            do:
+              - collect: {prompt: sound:hello, into: choice, first_digit_timeout: 20}
+              - play: {media: "sound:{{ choice }}"}
+            on:
+              DigitsCollected: {goto: ended, digit: 1}
+            after:
+              2 sec: ended
+          ended:
+            final: true
+        """,
+    )
+    assert problems(path) == [
+        f"{path}:8:75: states.start.do[0].collect.first_digit_timeout: expected text, got a "
+        "number: a duration has a unit, write 20s",
+        f"{path}:11:38: states.start.on.DigitsCollected: unknown key 'digit'; expected one of: "
+        "goto, when",
+        f"{path}:13:7: states.start.after.2 sec: '2 sec' is not a duration: write 2s",
+    ]
+
+
+def test_a_transition_the_schema_refused_leaves_the_others_checked(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        version: 1
+        app: demo
+        initial: a
+        on: {StasisEnd: [5, {goto: zz}]}
+        states: {a: {then: b}, b: {do: 5}}
+        """,
+    )
+    # no "unreachable" or "can never end": with a move left out, the graph has holes
+    assert problems(path) == [
+        f"{path}:4:18: on.StasisEnd[0]: expected a mapping, got a number",
+        f"{path}:4:28: on.StasisEnd[1].goto: unknown state 'zz'; states are: a, b",
+        f"{path}:5:32: states.b.do: expected a list, got a number",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("part", "expected"),
+    [
+        ("states: {a: [1, 2]}", "4:13: states.a: expected a mapping, got a list"),
+        ("states: {a: {on: 5}}", "4:18: states.a.on: expected a mapping, got a number"),
+        ("states: {a: {then: [5]}}", "4:21: states.a.then[0]: expected a mapping, got a number"),
+        ("uses: {x: 5}\nstates: {a: {then: x}}", "4:11: uses.x: expected a mapping, got a number"),
+        (
+            "hours: {x: 5}\nstates: {a: {then: b}, b: {final: true}}",
+            "4:12: hours.x: expected a mapping, got a number",
+        ),
+        (
+            "after_call: {do: 5}\nstates: {a: {then: b}, b: {final: true}}",
+            "4:18: after_call.do: expected a list, got a number",
+        ),
+        (
+            "recovery: 5\nstates: {a: {then: b}, b: {final: true}}",
+            "4:11: recovery: expected a mapping, got a number",
+        ),
+        (
+            "vars: [1]\nstates: {a: {do: [{play: {media: '{{ x }}'}}], then: b}, b: {final: true}}",
+            "4:7: vars: expected a mapping, got a list",
+        ),
+        ("states: {}", "4:9: states: must not be empty"),
+    ],
+)
+def test_a_part_of_the_wrong_shape_is_said_once_and_trips_no_check(
+    tmp_path: Path, part: str, expected: str
+) -> None:
+    path = write(tmp_path, f"version: 1\napp: demo\ninitial: a\n{part}\n")
+    assert problems(path) == [f"{path}:{expected}"]
+
+
+def test_each_problem_of_a_list_of_transitions_is_told(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "version: 1\napp: demo\ninitial: a\n"
+        "states: {a: {on: {StasisEnd: [{when: -1, goto: b}, {a: 1}, {goto: b}]}}, "
+        "b: {final: true}}\n",
+    )
+    assert problems(path) == [
+        f"{path}:4:38: states.a.on.StasisEnd[0].when: expected text, got a number: write it in "
+        'quotes, "-1"',
+        f"{path}:4:52: states.a.on.StasisEnd[1]: missing key 'goto'",
+        f"{path}:4:53: states.a.on.StasisEnd[1]: unknown key 'a'; expected one of: goto, when",
+    ]
+
+
+def test_a_refused_action_naming_a_mapping_as_its_variable_trips_no_check(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "version: 1\napp: demo\ninitial: a\n"
+        'states: {a: {do: [{collect: {prompt: "sound:x", into: {a: 1}}}], then: b}, '
+        "b: {final: true}}\n",
+    )
+    assert problems(path) == [
+        f"{path}:4:55: states.a.do[0].collect.into: expected text, got a mapping"
+    ]

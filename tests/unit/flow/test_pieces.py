@@ -133,3 +133,29 @@ def test_a_broken_piece_used_twice_is_reported_once(tmp_path: Path) -> None:
         f"{piece}:13:18: states.ask.on.DigitsCollected[1].goto: unknown state 'faild'; "
         "did you mean 'failed'?",
     ]
+
+
+def test_a_piece_is_checked_in_one_pass_too(tmp_path: Path, capsys: object) -> None:
+    broken = PIECE.replace("max_digits: 4", "max_digits: four").replace(
+        "NoInput: failed", "NoInput: faild"
+    )
+    _, piece = files(tmp_path, piece=broken)
+    assert main(["validate", str(piece)]) == 1
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert out.splitlines() == [
+        f"{piece}:9:65: states.ask.do[0].collect.max_digits: expected a whole number, got text",
+        f"{piece}:14:16: states.ask.on.NoInput: unknown state 'faild'; did you mean 'failed'?",
+    ]
+
+
+def test_a_broken_piece_does_not_hide_the_flows_own_problems(tmp_path: Path) -> None:
+    flow, piece = files(
+        tmp_path,
+        flow=FLOW.replace("then: ended\n", "then: endd\n"),
+        piece=PIECE.replace("goto: failed}", "goto: faild}"),
+    )
+    assert load_problems(str(flow)) == [
+        f"{flow}:17:11: states.inside.then: unknown state 'endd'; did you mean 'ended'?",
+        f"{piece}:13:18: states.ask.on.DigitsCollected[1].goto: unknown state 'faild'; "
+        "did you mean 'failed'?",
+    ]

@@ -132,7 +132,10 @@ def test_a_missing_required_parameter(do: str, where: str, action: str, key: str
         ({"app": "5"}, '2:6: app: expected text, got a number: write it in quotes, "5"'),
         ({"app": "[demo]"}, "2:6: app: expected text, got a list"),
         ({"do": "answer"}, "6:9: states.start.do: expected a list, got text"),
-        ({"target": "3"}, "8:18: states.start.on.StasisEnd: expected text, got a number"),
+        (
+            {"target": "3"},
+            "8:18: states.start.on.StasisEnd: expected text or a mapping or a list, got a number",
+        ),
         ({"final": "'true'"}, "12:12: states.done.final: expected true/false, got text"),
         ({"final": "1"}, "12:12: states.done.final: expected true/false, got a number"),
         (
@@ -159,12 +162,18 @@ def test_missing_top_level_keys_point_at_the_file_start() -> None:
     ]
 
 
-@pytest.mark.parametrize("version", ["2", "'1'", "true"])
-def test_only_version_1_is_known(version: str) -> None:
+@pytest.mark.parametrize(
+    ("version", "written"), [("2", "2"), ("'1'", "text"), ("true", "true/false")]
+)
+def test_only_version_1_is_known(version: str, written: str) -> None:
     text = TEMPLATE.format(**GOOD).replace("version: 1", f"version: {version}")
-    assert problems(text) == [f"{PATH}:1:10: version: 1 was expected"]
+    assert problems(text) == [f"{PATH}:1:10: version: must be 1, not {written}"]
 
 
+ENDPOINT = (
+    "An endpoint is TECHNOLOGY/RESOURCE, e.g. PJSIP/alice or Local/100@internal (or a template "
+    "that gives one)."
+)
 UNITS = "a number and a unit, e.g. 500ms, 2s, 1.5s, 1m, 1h"
 
 
@@ -265,15 +274,13 @@ def test_too_many_states_is_a_count() -> None:
     ]
 
 
-def test_a_value_echoed_by_jsonschema_is_cut() -> None:
+def test_a_number_out_of_bounds_is_echoed_cut_short() -> None:
     (found,) = problems(
         "version: 1\napp: a\ninitial: s\nlimits: {max_steps: "
         + "9" * 300
         + "}\nstates: {s: {final: true}}\n"
     )
-    assert (
-        found == f"{PATH}:4:21: limits.max_steps: {'9' * 79}… is greater than the maximum of 100000"
-    )
+    assert found == f"{PATH}:4:21: limits.max_steps: must be at most 100000, not {'9' * 79}…"
 
 
 # -- hints for what newcomers write -------------------------------------------------------------
@@ -325,4 +332,60 @@ def test_a_key_written_as_a_number_gets_its_quotes() -> None:
     assert found == [
         f"{PATH}:8:36: states.start.on.ChannelDtmfReceived.digit: expected text, got a number: "
         'write it in quotes, "1"'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "col", "message"),
+    [
+        ("alice", 28, f"endpoint: 'alice' is not valid: {ENDPOINT}"),
+        ("[PJSIP/a, bob]", 38, f"endpoint[1]: 'bob' is not valid: {ENDPOINT}"),
+        ("5", 28, "endpoint: expected text or a list, got a number"),  # no quotes: "5" is none
+        ("{a: 1}", 28, "endpoint: expected text or a list, got a mapping"),
+    ],
+)
+def test_a_wrong_dial_endpoint_says_what_an_endpoint_is(
+    endpoint: str, col: int, message: str
+) -> None:
+    found = flow_with(do=f"[{{dial: {{endpoint: {endpoint}}}}}]")
+    assert found == [f"{PATH}:6:{col}: states.start.do[0].dial.{message}"]
+
+
+def test_a_ring_group_and_templates_are_endpoints() -> None:
+    do = "[{dial: {endpoint: [PJSIP/a, 'Local/{{ caller.number }}@internal']}}]"
+    assert flow_with(do=do) == []
+    assert flow_with(do="[{dial: {endpoint: '{{ caller.number }}'}}]") == []
+
+
+def test_a_bare_dialplan_application_is_named_as_its_action() -> None:
+    assert flow_with(do="[answer, playback]") == [
+        f"{PATH}:6:18: states.start.do[1]: unknown action 'playback'; Asterisk's Playback is "
+        "play here"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("do", "col", "message"),
+    [  # YAML's words (true, null), never Python's (True, None, {'a': 1})
+        (
+            "[{dial: {endpoint: PJSIP/a, ring: true}}]",
+            43,
+            "dial.ring: 'true' is not allowed here; expected one of: all, in_order",
+        ),
+        ("[{play: {media: null}}]", 25, "play.media: expected text or a list, got nothing (null)"),
+        ("[{play: {media: {a: 1}}}]", 25, "play.media: expected text or a list, got a mapping"),
+        (
+            "[{collect: {into: x, max_digits: 0}}]",
+            42,
+            "collect.max_digits: must be at least 1, not 0",
+        ),
+    ],
+)
+def test_a_message_shows_values_as_the_file_writes_them(do: str, col: int, message: str) -> None:
+    assert flow_with(do=do) == [f"{PATH}:6:{col}: states.start.do[0].{message}"]
+
+
+def test_a_do_item_of_the_wrong_type_says_what_an_item_is() -> None:
+    assert flow_with(do="[5]") == [
+        f"{PATH}:6:10: states.start.do[0]: expected text or a mapping, got a number"
     ]

@@ -48,7 +48,7 @@ def test_recordings_finish_unless_the_case_makes_them_fail(tmp_path: Path) -> No
         ),
         (
             "    ari: {play: [ok, 600]}\n",
-            "3:22: tests[0].ari.play[1]: 600 is greater than the maximum of 599",
+            "3:22: tests[0].ari.play[1]: must be at most 599, not 600",
         ),
         ("    ari: {play: []}\n", "3:17: tests[0].ari.play: must not be empty"),
         (

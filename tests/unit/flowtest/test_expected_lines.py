@@ -85,7 +85,12 @@ def test_a_misshapen_expected_line_is_said_at_its_place(
         "e.g. '2s answer'.",
         f"{tests}:6:22: tests[0].expect.actions[1].2s answer: expected a mapping or nothing, "
         "got text",
+        # the old {at: …} form: each entry is said wrong, and that there are two
+        f"{tests}:7:11: tests[0].expect.actions[2]: at most 1 entry, not 2",
         f"{tests}:7:12: tests[0].expect.actions[2]: 'at' is not valid: 'TIME ACTION', "
+        "e.g. '2s play'.",
+        f"{tests}:7:16: tests[0].expect.actions[2].at: expected a mapping or nothing, got text",
+        f"{tests}:7:20: tests[0].expect.actions[2]: 'play' is not valid: 'TIME ACTION', "
         "e.g. '2s play'.",
         f"{tests}:8:11: tests[0].expect.actions[3]: at most 1 entry, not 2",
         f"{tests}:10:26: tests[0].expect.http[0].GET http://x: unknown key 'bdy'; "
