@@ -95,6 +95,14 @@ def _serve(
         help="ARI password (env FLOWRUNNER_ARI_PASSWORD; default: asterisk); never logged",
     )
     p.add_argument(
+        "--listen",
+        type=listen_address,
+        metavar="HOST:PORT",
+        help="accept Asterisk's outbound ARI WebSockets here (Asterisk 22.5+: ari.conf "
+        "type=outbound_websocket, persistent or per call) instead of connecting to "
+        "--ari-url; Asterisk must send --ari-user and --ari-password (see docs/scale-out.md)",
+    )
+    p.add_argument(
         "--ari-transport",
         choices=["auto", "websocket", "http"],
         default="auto",
@@ -197,6 +205,14 @@ def speech_default_dir() -> Path:
 def speech_engine(text: str) -> str:
     try:
         engine_for(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def listen_address(text: str) -> str:
+    try:
+        parse_listen(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text

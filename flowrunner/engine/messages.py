@@ -29,10 +29,16 @@ class Due:
 
 @dataclass(frozen=True)
 class Reconcile:
-    """After a reconnect: the channels Asterisk still has in `app`."""
+    """After a reconnect: the channels Asterisk still has in `app`. `scope`, when given, is the
+    part of the app the listing covers (one connection's channels, with `serve --listen` per
+    call): calls and kept calls outside it are left alone."""
 
     app: str
     channel_ids: frozenset[str]
+    scope: frozenset[str] | None = None
+
+    def covers(self, channel: str) -> bool:
+        return self.scope is None or channel in self.scope
 
 
 class NoWebClient:

@@ -11,6 +11,10 @@
   is asked about it: its StasisStart may be on the way (it entered just as we connected), and
   only if, once the answer is back, still nobody owns it, is it hung up.
 - A kept call whose channel Asterisk no longer has is forgotten.
+
+A listing may cover only part of an app (`Reconcile.scope`: the channels of one connection, with
+per-call connections); what it does not cover is left alone. Kept calls found in the store since
+start-up (another runner's, when its connections come to this one) arrive as `KeptFound`.
 """
 
 from __future__ import annotations
@@ -51,16 +55,27 @@ class Stray:
     response: Response
 
 
+@dataclass(frozen=True)
+class KeptFound:
+    """Calls just read from the store, to take over if Asterisk lists their channels here."""
+
+    kept: Mapping[str, Kept]
+
+
 class Reconciler:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.kept: dict[str, Kept] = {}  # calls in the store that no runner has taken over yet
 
+    def found(self, message: KeptFound) -> None:
+        taken = self.runtime.channels.keys()
+        self.kept.update({ch: kept for ch, kept in message.kept.items() if ch not in taken})
+
     def reconcile(self, message: Reconcile) -> None:
         runtime = self.runtime
         for call in list(runtime.calls.values()):
-            if call.flow_name != message.app or call.ended:
-                continue  # another app's, or its caller is gone (after_call runs)
+            if call.flow_name != message.app or call.ended or not message.covers(call.channel_id):
+                continue  # another app's, or its caller is gone (after_call runs), or not listed
             if call.channel_id not in message.channel_ids:
                 runtime.end(call, "channel vanished while disconnected")
             else:
@@ -71,9 +86,13 @@ class Reconciler:
                 self._take_over(kept)
                 continue
             ask = Request("GET", f"channels/{quote(channel, safe='')}", action="reconcile")
-            runtime.sender.transport.submit(ask, self._answer_to(channel, message.app))
+            runtime.sender.route(channel).submit(ask, self._answer_to(channel, message.app))
         for channel, kept in list(self.kept.items()):
-            if kept.data["flow"] == message.app and channel not in message.channel_ids:
+            if (
+                kept.data["flow"] == message.app
+                and channel not in message.channel_ids
+                and message.covers(channel)
+            ):
                 del self.kept[channel]
                 runtime.keeping.forget(channel)
                 line = "a kept call whose channel Asterisk no longer has: forgotten"
@@ -132,7 +151,7 @@ class Reconciler:
             return
         why = "in the app, but no call of this runner owns it: hung up"
         runtime.journal.record(name, "error", f"channel {why}", level="warning")
-        runtime.sender.at_once(hangup_request(message.channel))
+        runtime.sender.at_once(hangup_request(message.channel), message.channel)
 
     def _start_over(
         self, message: Stray, channel: dict[str, Any], compiled: CompiledFlow, state: str

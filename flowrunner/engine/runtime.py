@@ -29,7 +29,7 @@ from .journal import record_event, reply_line, start_line
 from .keeping import Keeping
 from .machine import CompiledFlow
 from .messages import Due, NoSpeech, NoWebClient, Reconcile, Replied
-from .reconcile import Reconciler, Stray
+from .reconcile import KeptFound, Reconciler, Stray
 from .sending import Sender
 from .timers import Timers
 
@@ -66,6 +66,7 @@ class Runtime:
             Due: self._on_timer,
             Reconcile: self.reconciler.reconcile,
             Stray: self.reconciler.stray,
+            KeptFound: self.reconciler.found,
         }
 
     # -- the loop ----------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """A call's requests on their way: ARI requests sent one at a time, in order; web and speech
 requests at once, beside them. Each reply is posted back to the runtime as a `Replied` message
-(it may come from any thread)."""
+(it may come from any thread).
+
+A transport that reaches Asterisk over several connections (`serve --listen`: one per call, or
+one per Asterisk) has a `route(channel)`: the transport of the connection that call came on, so
+its requests go back there."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ class Sender:
     ) -> None:
         self.transport, self.web, self.clock, self.post = transport, web, clock, post
         self.speech = speech
+        self.route: Callable[[str], Transport] = getattr(transport, "route", lambda _: transport)
 
     def send(self, call: Call, item: Queued) -> None:
         """The call's next ARI request: nothing else of the call goes until it is answered."""
@@ -29,7 +34,7 @@ class Sender:
         action = item.request.action
         pending = Pending(item.owner, item.tag, action, self.clock.now(), item.request)
         call.pending[item.number] = pending
-        self.transport.submit(item.request, self._reply(call, item.number))
+        self.route(call.channel_id).submit(item.request, self._reply(call, item.number))
 
     def send_web(self, call: Call, owner: str, tag: str, request: WebRequest) -> None:
         self.web.submit(request, self._aside(call, owner, tag))
@@ -46,12 +51,12 @@ class Sender:
     def hang_up(self, call: Call) -> None:
         """At once, unanswered: the call is ending."""
         if not call.left_app:
-            self.at_once(hangup_request(call.channel_id))
+            self.at_once(hangup_request(call.channel_id), call.channel_id)
 
-    def at_once(self, request: Request) -> None:
+    def at_once(self, request: Request, channel: str) -> None:
         """Outside any call's queue, its answer not waited for (a call that is over, a stray
-        channel)."""
-        self.transport.submit(request, lambda response: None)
+        channel); over the connection of `channel`'s call."""
+        self.route(channel).submit(request, lambda response: None)
 
     def answered(self, call: Call, replied: Replied) -> tuple[Pending, float] | None:
         """The request a reply answers, and how long it took (ms); None if none waits."""
