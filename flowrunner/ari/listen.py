@@ -57,10 +57,12 @@ SEND_TIMEOUT = 5.0  # seconds a send may wait for room in the socket's buffer
 # (here or to another runner) before this runner lets them go: more than Asterisk's
 # reconnect_attempts x (connection_timeout + reconnect_interval).
 LOST_AFTER = 15.0
+REFUSALS_LOGGED = 100  # a refused connection is logged, then one in this many
 NOT_EVENTS = ("ApplicationRegistered", "ApplicationUnregistered", "ApplicationReplaced")
 
-# (app, channel ids Asterisk lists in it, the channels the listing covers: None for all)
-ChannelsInApp = Callable[[str, frozenset[str], frozenset[str] | None], None]
+# (app, channel ids Asterisk lists in it, the channels the listing covers: None for all, the
+# channel a per-call connection was opened for): see engine/messages.Reconcile
+ChannelsInApp = Callable[[str, frozenset[str], frozenset[str] | None, str], None]
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -213,7 +215,8 @@ class ListenSession:
         self._authorization = basic_auth(user, password)
         self.transport = Router()
         self.skipped = Throttle(log)
-        self.refused = Throttle(log)
+        self._refusals = 0
+        self._paused = False  # not accepting for a TICK (out of file descriptors)
         self.stopping = threading.Event()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
@@ -250,6 +253,7 @@ class ListenSession:
         """Listen now (before `serve`), so that a port in use is said at start-up."""
         self._listener = socket.create_server((self.host, self.port), backlog=512)
         self._listener.setblocking(False)
+        self.port = self._listener.getsockname()[1]  # the one chosen, for port 0
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -282,10 +286,10 @@ class ListenSession:
                 for key, _ in selector.select(max(0.0, timeout)):
                     self._ready(key, engine)
         finally:
+            self._listener.close()  # first: Asterisk connects again at once, and must be refused
             for peer in list(self.transport.peers):
                 self._drop(peer, "stopping")
             selector.close()
-            self._listener.close()
 
     def _ready(self, key: selectors.SelectorKey, engine: Engine) -> None:
         if key.fd == self._wake_read:
@@ -304,8 +308,10 @@ class ListenSession:
                 sock, address = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as error:  # out of descriptors: the backlog keeps them
-                self.refused.warn("cannot accept a connection", type(error).__name__)
+            except OSError as error:  # out of descriptors: the backlog keeps them a while
+                log.warning("cannot accept connections for a second: %s", type(error).__name__)
+                self._selector.unregister(self._listener)  # else it is ready again at once
+                self._paused = True
                 return
             sock.settimeout(SEND_TIMEOUT)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -339,11 +345,15 @@ class ListenSession:
     def _handshake(self, peer: Peer, request: Handshake) -> None:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), self._authorization.encode()):
-            self.refused.warn(
-                "refused a connection: wrong or no credentials (Asterisk's "
-                "websocket_client.conf username/password must be --ari-user/--ari-password)",
-                peer.address.rsplit(":", 1)[0],
-            )
+            self._refusals += 1
+            if self._refusals % REFUSALS_LOGGED == 1:  # the first, then one in so many
+                log.warning(
+                    "refused a connection from %s (%d so far): wrong or no credentials; "
+                    "websocket_client.conf's username and password must be --ari-user and "
+                    "--ari-password",
+                    peer.address.rsplit(":", 1)[0],
+                    self._refusals,
+                )
             response = peer.protocol.reject(401, "Unauthorized\n")
         else:
             response = peer.protocol.accept(request)
@@ -414,7 +424,11 @@ class ListenSession:
             channels = frozenset(ids)
             for channel in channels:
                 self.transport.home(channel, peer)
-            self._channels_in_app(peer.base, channels, channels if peer.per_call else None)
+            if peer.per_call:  # the channel it was opened for is named after the colon
+                unstarted = peer.app.partition(":")[2]
+                self._channels_in_app(peer.base, channels, channels, unstarted)
+            else:
+                self._channels_in_app(peer.base, channels, None, "")
 
         peer.submit(Request("GET", f"applications/{quote(peer.app, safe='')}"), listed)
 
@@ -435,7 +449,9 @@ class ListenSession:
         """Every TICK: requests unanswered too long, handshakes too slow, calls whose per-call
         connection did not come back."""
         self.skipped.flush()
-        self.refused.flush()
+        if self._paused and self._listener is not None:
+            self._selector.register(self._listener, selectors.EVENT_READ)
+            self._paused = False
         for peer in list(self.transport.peers):
             peer.fail_pending(now - REQUEST_TIMEOUT, "timed out")
             if not peer.open and now - peer.accepted_at > HANDSHAKE_WITHIN:
@@ -444,7 +460,7 @@ class ListenSession:
         self._lost = [item for item in self._lost if item[0] > now]
         for _, app, channel in due:
             if channel not in self.transport.homes:  # not back: another runner, or dialplan
-                self._channels_in_app(app, frozenset(), frozenset({channel}))
+                self._channels_in_app(app, frozenset(), frozenset({channel}), "")
 
 
 def _close_reason(peer: Peer) -> str:

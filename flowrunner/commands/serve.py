@@ -134,8 +134,10 @@ Session = AriSession | ListenSession
 
 
 def _listed(runtime: Runtime) -> Callable[..., None]:
-    def listed(app: str, ids: frozenset[str], scope: frozenset[str] | None = None) -> None:
-        runtime.post(Reconcile(app, ids, scope))
+    def listed(
+        app: str, ids: frozenset[str], scope: frozenset[str] | None = None, unstarted: str = ""
+    ) -> None:
+        runtime.post(Reconcile(app, ids, scope, unstarted))
 
     return listed
 

@@ -36,6 +36,9 @@ class Reconcile:
     app: str
     channel_ids: frozenset[str]
     scope: frozenset[str] | None = None
+    # The name of the channel a per-call connection was opened for: if no call owns it and
+    # none was kept, its first runner was gone before keeping it, and its call starts now.
+    unstarted: str = ""
 
     def covers(self, channel: str) -> bool:
         return self.scope is None or channel in self.scope

@@ -53,6 +53,7 @@ class Stray:
     channel: str
     app: str
     response: Response
+    unstarted: str = ""  # Reconcile.unstarted
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Reconciler:
                 self._take_over(kept)
                 continue
             ask = Request("GET", f"channels/{quote(channel, safe='')}", action="reconcile")
-            runtime.sender.route(channel).submit(ask, self._answer_to(channel, message.app))
+            runtime.sender.route(channel).submit(ask, self._answer_to(channel, message))
         for channel, kept in list(self.kept.items()):
             if (
                 kept.data["flow"] == message.app
@@ -146,15 +147,20 @@ class Reconciler:
         channel = body if isinstance(body, dict) else {}
         name = str(channel.get("name") or message.channel)
         compiled = runtime.flows.get(message.app)
+        if compiled is not None and message.unstarted and name == message.unstarted:
+            line = "nothing was kept of this call (its first runner was gone before it kept it)"
+            self._start_over(message, channel, compiled, compiled.flow.initial, line)
+            return
         if compiled is not None and compiled.flow.recovery is not None:
-            self._start_over(message, channel, compiled, compiled.flow.recovery.target)
+            why = "nothing was kept of this call (its flow's recovery)"
+            self._start_over(message, channel, compiled, compiled.flow.recovery.target, why)
             return
         why = "in the app, but no call of this runner owns it: hung up"
         runtime.journal.record(name, "error", f"channel {why}", level="warning")
         runtime.sender.at_once(hangup_request(message.channel), message.channel)
 
     def _start_over(
-        self, message: Stray, channel: dict[str, Any], compiled: CompiledFlow, state: str
+        self, message: Stray, channel: dict[str, Any], compiled: CompiledFlow, state: str, why: str
     ) -> None:
         runtime = self.runtime
         fields = {"type": "StasisStart", "application": message.app, "channel": channel}
@@ -164,16 +170,16 @@ class Reconciler:
             runtime.clock.now(),
         )
         runtime.adopt(call)
-        line = f"started over in {state}: nothing was kept of this call (its flow's recovery)"
         fields = {"flow": call.flow_name, "version": compiled.flow.version}
+        line = f"started over in {state}: {why}"
         runtime.journal.record(call.channel_name, "start", line, level="warning", **fields)
         call.machine = compiled.new_machine(call, start=state)
         runtime.after_moves(call, "", "recovery")
         runtime.keeping.changed(call)
 
-    def _answer_to(self, channel: str, app: str) -> Done:
-        post = self.runtime.post
-        return lambda response: post(Stray(channel, app, response))
+    def _answer_to(self, channel: str, listing: Reconcile) -> Done:
+        post, app, unstarted = self.runtime.post, listing.app, listing.unstarted
+        return lambda response: post(Stray(channel, app, response, unstarted))
 
 
 def kept_calls(

@@ -36,9 +36,15 @@ class Adoption:
         self._thread = threading.Thread(target=self._run, name="adoption", daemon=True)
         self._thread.start()
 
-    def listed(self, app: str, ids: frozenset[str], scope: frozenset[str] | None = None) -> None:
+    def listed(
+        self,
+        app: str,
+        ids: frozenset[str],
+        scope: frozenset[str] | None = None,
+        unstarted: str = "",
+    ) -> None:
         """A connection's listing: posted once the store has been read for its channels."""
-        self._asked.put(Reconcile(app, ids, scope))
+        self._asked.put(Reconcile(app, ids, scope, unstarted))
 
     def close(self) -> None:
         self._asked.put(None)
