@@ -80,9 +80,10 @@ def _serve(
     p.add_argument(
         "--ari-url",
         type=ari_url,  # also checks the default, so FLOWRUNNER_ARI_URL too
+        action=Repeated,
         default=environ.get("FLOWRUNNER_ARI_URL", "http://localhost:8088"),
-        help="Asterisk HTTP base URL, http(s)://host[:port][/path] "
-        "(env FLOWRUNNER_ARI_URL; default %(default)s)",
+        help="Asterisk HTTP base URL, http(s)://host[:port][/path]; repeat it to serve several "
+        "Asterisk servers (env FLOWRUNNER_ARI_URL; default %(default)s)",
     )
     p.add_argument(
         "--ari-user",
@@ -228,6 +229,20 @@ def host_port(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+class Repeated(argparse.Action):
+    """A repeatable option whose first use replaces its default: a list once given."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        given = getattr(namespace, self.dest)
+        setattr(namespace, self.dest, [*(given if isinstance(given, list) else []), values])
 
 
 def ari_url(text: str) -> str:

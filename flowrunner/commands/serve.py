@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from ..ari.listen import ListenSession
+from ..ari.servers import Servers
 from ..ari.session import AriConfig, AriSession
 from ..engine.clock import SystemClock
 from ..engine.journal import Fanout
@@ -86,8 +87,7 @@ def main(args: argparse.Namespace) -> int:
             print(f"flowrunner serve: cannot listen on {args.listen}: {error.strerror or error}")
             return 1
     else:
-        config = AriConfig(args.ari_url, args.ari_user, args.ari_password, apps, args.ari_transport)
-        session = AriSession(config)
+        session = _inbound(args, apps)
     speech = LiveSpeech(args, session.wake)
     try:
         speech.loaded(compiled)
@@ -130,7 +130,17 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-Session = AriSession | ListenSession
+Session = AriSession | ListenSession | Servers
+
+
+def _inbound(args: argparse.Namespace, apps: tuple[str, ...]) -> AriSession | Servers:
+    """A session to Asterisk's ARI; to each, when --ari-url names several servers."""
+    urls = args.ari_url if isinstance(args.ari_url, list) else [args.ari_url]
+    sessions = [
+        AriSession(AriConfig(url, args.ari_user, args.ari_password, apps, args.ari_transport))
+        for url in dict.fromkeys(urls)  # the same server twice is once
+    ]
+    return sessions[0] if len(sessions) == 1 else Servers(sessions)
 
 
 def _listed(runtime: Runtime) -> Callable[..., None]:
