@@ -217,6 +217,7 @@ class ListenSession:
         self.skipped = Throttle(log)
         self._refusals = 0
         self._paused = False  # not accepting for a TICK (out of file descriptors)
+        self._accepted = 0
         self.stopping = threading.Event()
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
@@ -228,6 +229,19 @@ class ListenSession:
         self._listener: socket.socket | None = None
 
     # -- what serve uses, as with AriSession -------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Ready (for --metrics' readiness): listening; Asterisk connects when it has calls."""
+        return self._listener is not None
+
+    @property
+    def connections(self) -> int:
+        return self._accepted
+
+    @property
+    def replaced(self) -> frozenset[str]:
+        return frozenset()  # an app is Asterisk's config here: nothing takes it over
 
     def wake(self) -> None:
         with self._wake_lock:
@@ -315,6 +329,7 @@ class ListenSession:
                 return
             sock.settimeout(SEND_TIMEOUT)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._accepted += 1
             peer = Peer(sock, f"{address[0]}:{address[1]}")
             self.transport.peers.add(peer)
             self._selector.register(sock, selectors.EVENT_READ, peer)

@@ -83,6 +83,18 @@ class Servers:
         self.sessions = sessions
         self.transport = Router(sessions)
 
+    @property
+    def connected(self) -> bool:
+        return all(session.connected for session in self.sessions)
+
+    @property
+    def connections(self) -> int:
+        return sum(session.connections for session in self.sessions)
+
+    @property
+    def replaced(self) -> frozenset[str]:
+        return frozenset().union(*(session.replaced for session in self.sessions))
+
     def wake(self) -> None:
         self.sessions[0].wake()
 

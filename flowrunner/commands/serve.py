@@ -76,18 +76,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"flowrunner serve: the metrics server cannot listen on {args.metrics}: {error}")
         return 1
     _tune_garbage_collector()
-    apps = tuple(c.flow.app for c in compiled)
-    session: Session
-    if args.listen:
-        host, port = parse_listen(args.listen)
-        session = ListenSession(host, port, args.ari_user, args.ari_password, apps)
-        try:
-            session.bind()
-        except OSError as error:
-            print(f"flowrunner serve: cannot listen on {args.listen}: {error.strerror or error}")
-            return 1
-    else:
-        session = _inbound(args, apps)
+    session = _session(args, tuple(c.flow.app for c in compiled))
+    if isinstance(session, str):
+        print(f"flowrunner serve: {session}")
+        observing.close()
+        return 1
     speech = LiveSpeech(args, session.wake)
     try:
         speech.loaded(compiled)
@@ -131,6 +124,20 @@ def main(args: argparse.Namespace) -> int:
 
 
 Session = AriSession | ListenSession | Servers
+
+
+def _session(args: argparse.Namespace, apps: tuple[str, ...]) -> Session | str:
+    """What serves the apps: a listening socket (--listen), else a session to each Asterisk;
+    or why it cannot be."""
+    if not args.listen:
+        return _inbound(args, apps)
+    host, port = parse_listen(args.listen)
+    session = ListenSession(host, port, args.ari_user, args.ari_password, apps)
+    try:
+        session.bind()
+    except OSError as error:
+        return f"cannot listen on {args.listen}: {error.strerror or error}"
+    return session
 
 
 def _inbound(args: argparse.Namespace, apps: tuple[str, ...]) -> AriSession | Servers:

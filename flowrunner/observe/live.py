@@ -5,15 +5,16 @@ transport and web client, the timers' and the store's callbacks, and the server.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from prometheus_client import disable_created_metrics
 
-from ..ari.session import AriSession
 from ..engine.timers import Timers
 from ..ports import Journal, Transport, WebClient
 from ..speech.server import parse_listen
 from ..store.writer import Wrote
 from .edges import (
+    Link,
     LinkAndQueue,
     MeasuredTransport,
     MeasuredWebClient,
@@ -21,12 +22,16 @@ from .edges import (
     store_wrote,
     timer_late,
 )
-from .health import Readiness
+from .health import Ari, Readiness
 from .journal import MetricsJournal
 from .metrics import Metrics
 from .server import ObserveServer
 
 log = logging.getLogger("flowrunner.observe")
+
+
+class Session(Link, Ari, Protocol):
+    """What is watched of the session serve runs (`AriSession`, `ListenSession`, `Servers`)."""
 
 
 class Observing:
@@ -56,7 +61,7 @@ class Observing:
     def store_wrote(self) -> Wrote | None:
         return None if self.metrics is None else store_wrote(self.metrics)
 
-    def watch(self, session: AriSession, writer: Queue | None, timers: Timers) -> None:
+    def watch(self, session: Session, writer: Queue | None, timers: Timers) -> None:
         """From now on: readiness from the session and the writer, and their scrape-time
         metrics; each timer's lateness."""
         if self.metrics is None:
