@@ -82,9 +82,10 @@ def _serve(
     p.add_argument(
         "--ari-url",
         type=ari_url,  # also checks the default, so FLOWRUNNER_ARI_URL too
+        action=Repeated,
         default=environ.get("FLOWRUNNER_ARI_URL", "http://localhost:8088"),
-        help="Asterisk HTTP base URL, http(s)://host[:port][/path] "
-        "(env FLOWRUNNER_ARI_URL; default %(default)s)",
+        help="Asterisk HTTP base URL, http(s)://host[:port][/path]; repeat it to serve several "
+        "Asterisk servers (env FLOWRUNNER_ARI_URL; default %(default)s)",
     )
     p.add_argument(
         "--ari-user",
@@ -95,6 +96,14 @@ def _serve(
         "--ari-password",
         default=environ.get("FLOWRUNNER_ARI_PASSWORD", "asterisk"),
         help="ARI password (env FLOWRUNNER_ARI_PASSWORD; default: asterisk); never logged",
+    )
+    p.add_argument(
+        "--listen",
+        type=listen_address,
+        metavar="HOST:PORT",
+        help="accept Asterisk's outbound ARI WebSockets here (Asterisk 22.5+: ari.conf "
+        "type=outbound_websocket, persistent or per call) instead of connecting to "
+        "--ari-url; Asterisk must send --ari-user and --ari-password (see docs/scale-out.md)",
     )
     p.add_argument(
         "--ari-transport",
@@ -239,6 +248,14 @@ def speech_engine(text: str) -> str:
     return text
 
 
+def listen_address(text: str) -> str:
+    try:
+        parse_listen(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def speech_listen(text: str) -> str:
     return text if text == "none" else host_port(text)
 
@@ -249,6 +266,20 @@ def host_port(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+class Repeated(argparse.Action):
+    """A repeatable option whose first use replaces its default: a list once given."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        given = getattr(namespace, self.dest)
+        setattr(namespace, self.dest, [*(given if isinstance(given, list) else []), values])
 
 
 def ari_url(text: str) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from ..ari.listen import ListenSession
+from ..ari.servers import Servers
 from ..ari.session import AriConfig, AriSession
 from ..engine.clock import SystemClock
 from ..engine.journal import Fanout
@@ -25,7 +27,9 @@ from ..logs import LogJournal, setup
 from ..observe.live import ObserveError, Observing
 from ..ports import Store
 from ..speech.live import LiveSpeech
+from ..speech.server import parse_listen
 from ..store import StoreError, open_store
+from ..store.adoption import Adoption
 from ..store.writer import Writer
 from ..web.client import RequestsWebClient
 from .validate import flow_files
@@ -72,14 +76,11 @@ def main(args: argparse.Namespace) -> int:
         print(f"flowrunner serve: {error}")
         return 1
     _tune_garbage_collector()
-    config = AriConfig(
-        args.ari_url,
-        args.ari_user,
-        args.ari_password,
-        tuple(c.flow.app for c in compiled),
-        args.ari_transport,
-    )
-    session = AriSession(config)
+    session = _session(args, tuple(c.flow.app for c in compiled))
+    if isinstance(session, str):
+        print(f"flowrunner serve: {session}")
+        observing.close()
+        return 1
     speech = LiveSpeech(args, session.wake)
     try:
         speech.loaded(compiled)
@@ -107,9 +108,12 @@ def main(args: argparse.Namespace) -> int:
     _on_signals(session, serving)
     for c in compiled:
         log.info("serving flow %s (app %s, version %s)", c.flow.path, c.flow.app, c.flow.version)
+    adoption = _adoption(args, runtime)
     try:
-        session.serve(serving, lambda app, ids: runtime.post(Reconcile(app, ids)))
+        session.serve(serving, adoption.listed if adoption else _listed(runtime))
     finally:
+        if adoption is not None:
+            adoption.close()
         web.close()
         speech.close()
         session.close()
@@ -118,6 +122,54 @@ def main(args: argparse.Namespace) -> int:
         if args.stats:
             Path(args.stats).write_text(json.dumps(_statistics(runtime, writer), indent=1))
     return 0
+
+
+Session = AriSession | ListenSession | Servers
+
+
+def _session(args: argparse.Namespace, apps: tuple[str, ...]) -> Session | str:
+    """What serves the apps: a listening socket (--listen), else a session to each Asterisk;
+    or why it cannot be."""
+    if not args.listen:
+        return _inbound(args, apps)
+    host, port = parse_listen(args.listen)
+    session = ListenSession(host, port, args.ari_user, args.ari_password, apps)
+    try:
+        session.bind()
+    except OSError as error:
+        return f"cannot listen on {args.listen}: {error.strerror or error}"
+    return session
+
+
+def _inbound(args: argparse.Namespace, apps: tuple[str, ...]) -> AriSession | Servers:
+    """A session to Asterisk's ARI; to each, when --ari-url names several servers."""
+    urls = args.ari_url if isinstance(args.ari_url, list) else [args.ari_url]
+    sessions = [
+        AriSession(AriConfig(url, args.ari_user, args.ari_password, apps, args.ari_transport))
+        for url in dict.fromkeys(urls)  # the same server twice is once
+    ]
+    return sessions[0] if len(sessions) == 1 else Servers(sessions)
+
+
+def _listed(runtime: Runtime) -> Callable[..., None]:
+    def listed(
+        app: str, ids: frozenset[str], scope: frozenset[str] | None = None, unstarted: str = ""
+    ) -> None:
+        runtime.post(Reconcile(app, ids, scope, unstarted))
+
+    return listed
+
+
+def _adoption(args: argparse.Namespace, runtime: Runtime) -> Adoption | None:
+    """With --listen and a store, the calls another runner kept are looked up as their
+    connections come here (its own handle on the store: the writer's is the writer's)."""
+    if not args.listen:
+        return None
+    try:
+        store = open_store(args.state)
+    except StoreError:
+        return None  # said at start-up already
+    return Adoption(store, lambda: runtime.flows, runtime.post) if store is not None else None
 
 
 def _statistics(runtime: Runtime, writer: Writer | None) -> dict[str, object]:
@@ -173,7 +225,7 @@ class Serving:
     def __init__(
         self,
         runtime: Runtime,
-        session: AriSession,
+        session: Session,
         paths: list[str],
         watch: bool,
         loaded: Callable[[list[CompiledFlow]], None] = lambda flows: None,
@@ -257,7 +309,7 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 30)
 
 
-def _on_signals(session: AriSession, serving: Serving) -> None:
+def _on_signals(session: Session, serving: Serving) -> None:
     def stop(signum: int, frame: FrameType | None) -> None:
         log.info("received %s, stopping", signal.Signals(signum).name)
         session.stop()

@@ -50,7 +50,7 @@ class StepContext:
     def send(self, request: Request, tag: str | None = None) -> None:
         request = dataclasses.replace(request, step=self.running.action)
         if self.call.ended:
-            self.runtime.sender.at_once(request, self.call)
+            self.runtime.sender.at_once(request, self.call.channel_id, self.call)
         else:
             owner = FLOW if tag is None else self.running.id
             self.call.enqueue(request, owner, tag or "")

@@ -29,10 +29,19 @@ class Due:
 
 @dataclass(frozen=True)
 class Reconcile:
-    """After a reconnect: the channels Asterisk still has in `app`."""
+    """After a reconnect: the channels Asterisk still has in `app`. `scope`, when given, is the
+    part of the app the listing covers (one connection's channels, with `serve --listen` per
+    call): calls and kept calls outside it are left alone."""
 
     app: str
     channel_ids: frozenset[str]
+    scope: frozenset[str] | None = None
+    # The name of the channel a per-call connection was opened for: if no call owns it and
+    # none was kept, its first runner was gone before keeping it, and its call starts now.
+    unstarted: str = ""
+
+    def covers(self, channel: str) -> bool:
+        return self.scope is None or channel in self.scope
 
 
 class NoWebClient:

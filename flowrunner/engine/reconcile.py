@@ -11,6 +11,10 @@
   is asked about it: its StasisStart may be on the way (it entered just as we connected), and
   only if, once the answer is back, still nobody owns it, is it hung up.
 - A kept call whose channel Asterisk no longer has is forgotten.
+
+A listing may cover only part of an app (`Reconcile.scope`: the channels of one connection, with
+per-call connections); what it does not cover is left alone. Kept calls found in the store since
+start-up (another runner's, when its connections come to this one) arrive as `KeptFound`.
 """
 
 from __future__ import annotations
@@ -49,6 +53,14 @@ class Stray:
     channel: str
     app: str
     response: Response
+    unstarted: str = ""  # Reconcile.unstarted
+
+
+@dataclass(frozen=True)
+class KeptFound:
+    """Calls just read from the store, to take over if Asterisk lists their channels here."""
+
+    kept: Mapping[str, Kept]
 
 
 class Reconciler:
@@ -56,11 +68,15 @@ class Reconciler:
         self.runtime = runtime
         self.kept: dict[str, Kept] = {}  # calls in the store that no runner has taken over yet
 
+    def found(self, message: KeptFound) -> None:
+        taken = self.runtime.channels.keys()
+        self.kept.update({ch: kept for ch, kept in message.kept.items() if ch not in taken})
+
     def reconcile(self, message: Reconcile) -> None:
         runtime = self.runtime
         for call in list(runtime.calls.values()):
-            if call.flow_name != message.app or call.ended:
-                continue  # another app's, or its caller is gone (after_call runs)
+            if call.flow_name != message.app or call.ended or not message.covers(call.channel_id):
+                continue  # another app's, or its caller is gone (after_call runs), or not listed
             if call.channel_id not in message.channel_ids:
                 runtime.end(call, "channel vanished while disconnected")
             else:
@@ -71,9 +87,13 @@ class Reconciler:
                 self._take_over(kept)
                 continue
             ask = Request("GET", f"channels/{quote(channel, safe='')}", action="reconcile")
-            runtime.sender.transport.submit(ask, self._answer_to(channel, message.app))
+            runtime.sender.route(channel).submit(ask, self._answer_to(channel, message))
         for channel, kept in list(self.kept.items()):
-            if kept.data["flow"] == message.app and channel not in message.channel_ids:
+            if (
+                kept.data["flow"] == message.app
+                and channel not in message.channel_ids
+                and message.covers(channel)
+            ):
                 del self.kept[channel]
                 runtime.keeping.forget(channel)
                 line = "a kept call whose channel Asterisk no longer has: forgotten"
@@ -127,15 +147,20 @@ class Reconciler:
         channel = body if isinstance(body, dict) else {}
         name = str(channel.get("name") or message.channel)
         compiled = runtime.flows.get(message.app)
+        if compiled is not None and message.unstarted and name == message.unstarted:
+            line = "nothing was kept of this call (its first runner was gone before it kept it)"
+            self._start_over(message, channel, compiled, compiled.flow.initial, line)
+            return
         if compiled is not None and compiled.flow.recovery is not None:
-            self._start_over(message, channel, compiled, compiled.flow.recovery.target)
+            why = "nothing was kept of this call (its flow's recovery)"
+            self._start_over(message, channel, compiled, compiled.flow.recovery.target, why)
             return
         why = "in the app, but no call of this runner owns it: hung up"
         runtime.journal.record(name, "error", f"channel {why}", level="warning")
-        runtime.sender.at_once(hangup_request(message.channel))
+        runtime.sender.at_once(hangup_request(message.channel), message.channel)
 
     def _start_over(
-        self, message: Stray, channel: dict[str, Any], compiled: CompiledFlow, state: str
+        self, message: Stray, channel: dict[str, Any], compiled: CompiledFlow, state: str, why: str
     ) -> None:
         runtime = self.runtime
         fields = {"type": "StasisStart", "application": message.app, "channel": channel}
@@ -145,16 +170,16 @@ class Reconciler:
             runtime.clock.now(),
         )
         runtime.adopt(call)
-        line = f"started over in {state}: nothing was kept of this call (its flow's recovery)"
         fields = {"flow": call.flow_name, "version": compiled.flow.version}
+        line = f"started over in {state}: {why}"
         runtime.journal.record(call.channel_name, "start", line, level="warning", **fields)
         compiled.start(call, start=state)
         runtime.after_moves(call, "", "recovery")
         runtime.keeping.changed(call)
 
-    def _answer_to(self, channel: str, app: str) -> Done:
-        post = self.runtime.post
-        return lambda response: post(Stray(channel, app, response))
+    def _answer_to(self, channel: str, listing: Reconcile) -> Done:
+        post, app, unstarted = self.runtime.post, listing.app, listing.unstarted
+        return lambda response: post(Stray(channel, app, response, unstarted))
 
 
 def kept_calls(

@@ -39,7 +39,7 @@ from .journal import record_event, recorded, reply_line, start_line, step_params
 from .keeping import Keeping
 from .machine import CompiledFlow
 from .messages import Due, NoSpeech, NoWebClient, Reconcile, Replied
-from .reconcile import Reconciler, Stray
+from .reconcile import KeptFound, Reconciler, Stray
 from .sending import Sender
 from .timers import Timers
 
@@ -77,6 +77,7 @@ class Runtime:
             Due: self._on_timer,
             Reconcile: self.reconciler.reconcile,
             Stray: self.reconciler.stray,
+            KeptFound: self.reconciler.found,
         }
 
     # -- the loop ----------------------------------------------------------------------------

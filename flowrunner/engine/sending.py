@@ -1,6 +1,10 @@
 """A call's requests on their way: ARI requests sent one at a time, in order; web and speech
 requests at once, beside them. Each reply is posted back to the runtime as a `Replied` message
-(it may come from any thread)."""
+(it may come from any thread).
+
+A transport that reaches Asterisk over several connections (`serve --listen`: one per call, or
+one per Asterisk) has a `route(channel)`: the transport of the connection that call came on, so
+its requests go back there."""
 
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ class Sender:
     ) -> None:
         self.transport, self.web, self.clock, self.post = transport, web, clock, post
         self.speech, self.tap = speech, tap
+        self.route: Callable[[str], Transport] = getattr(transport, "route", lambda _: transport)
 
     def send(self, call: Call, item: Queued) -> None:
         """The call's next ARI request: nothing else of the call goes until it is answered."""
@@ -41,7 +46,9 @@ class Sender:
         action = item.request.action
         pending = Pending(item.owner, item.tag, action, self.clock.now(), item.request)
         call.pending[item.number] = pending
-        self.transport.submit(item.request, self._reply(call, item.number, item.request))
+        self.route(call.channel_id).submit(
+            item.request, self._reply(call, item.number, item.request)
+        )
 
     def send_web(self, call: Call, owner: str, tag: str, request: WebRequest) -> None:
         self.web.submit(request, self._aside(call, owner, tag, request))
@@ -58,16 +65,17 @@ class Sender:
     def hang_up(self, call: Call) -> None:
         """At once, unanswered: the call is ending."""
         if not call.left_app:
-            self.at_once(hangup_request(call.channel_id), call)
+            self.at_once(hangup_request(call.channel_id), call.channel_id, call)
 
-    def at_once(self, request: Request, call: Call | None = None) -> None:
+    def at_once(self, request: Request, channel: str, call: Call | None = None) -> None:
         """Outside any call's queue, its answer not waited for (a call that is over, a stray
-        channel); a recorder still sees the reply, as the call's."""
-        tap = self.tap
+        channel); over the connection of `channel`'s call. A recorder still sees the reply, as
+        the call's."""
+        transport, tap = self.route(channel), self.tap
         if tap is None or call is None:
-            return self.transport.submit(request, lambda response: None)
+            return transport.submit(request, lambda response: None)
         call_id, clock, sent = call.channel_id, self.clock, self.clock.now()
-        self.transport.submit(
+        transport.submit(
             request, lambda response: tap.replied(call_id, request, response, clock.now() - sent)
         )
 

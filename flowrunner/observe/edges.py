@@ -29,6 +29,16 @@ class MeasuredTransport:
     def name(self) -> str:
         return self.transport.name
 
+    def route(self, channel: str) -> Transport:
+        """The measured transport of `channel`'s connection (`serve --listen`, several
+        --ari-url); the same one when there is a single connection."""
+        route = getattr(self.transport, "route", None)
+        if route is None:
+            return self
+        routed = MeasuredTransport(route(channel), self.metrics)
+        routed.counts, routed.latencies = self.counts, self.latencies  # one set of series
+        return routed
+
     def submit(self, request: Request, done: Done) -> None:
         sent = time.perf_counter()
 
@@ -89,10 +99,13 @@ def store_wrote(metrics: Metrics) -> Callable[[float, bool], None]:
 
 
 class Link(Protocol):
-    """What the ARI session says of its link (`AriSession`)."""
+    """What the ARI session says of its link (`AriSession`, `ListenSession`, `Servers`)."""
 
-    connected: bool
-    connections: int
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def connections(self) -> int: ...
 
 
 class Queue(Protocol):

@@ -8,16 +8,17 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Protocol
 
 from prometheus_client import disable_created_metrics
 
-from ..ari.session import AriSession
 from ..engine.timers import Timers
 from ..ports import Journal, Tap, Transport, WebClient
 from ..speech.server import parse_listen
 from ..store.writer import Wrote
 from .callfiles import CallFiles
 from .edges import (
+    Link,
     LinkAndQueue,
     MeasuredTransport,
     MeasuredWebClient,
@@ -25,7 +26,7 @@ from .edges import (
     store_wrote,
     timer_late,
 )
-from .health import Readiness
+from .health import Ari, Readiness
 from .journal import MetricsJournal
 from .metrics import Metrics
 from .record import Recorder
@@ -37,6 +38,10 @@ log = logging.getLogger("flowrunner.observe")
 
 class ObserveError(Exception):
     """A folder that cannot be made, a port that is taken: `serve` says so and stops."""
+
+
+class Session(Link, Ari, Protocol):
+    """What is watched of the session serve runs (`AriSession`, `ListenSession`, `Servers`)."""
 
 
 class Observing:
@@ -90,7 +95,7 @@ class Observing:
     def store_wrote(self) -> Wrote | None:
         return None if self.metrics is None else store_wrote(self.metrics)
 
-    def watch(self, session: AriSession, writer: Queue | None, timers: Timers) -> None:
+    def watch(self, session: Session, writer: Queue | None, timers: Timers) -> None:
         """From now on: readiness from the session and the writer, and their scrape-time
         metrics; each timer's lateness."""
         if self.metrics is None:

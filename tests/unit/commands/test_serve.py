@@ -128,7 +128,14 @@ def test_the_ari_url_from_the_environment_is_checked_too(
     ],
 )
 def test_good_ari_urls_are_taken_as_they_are(url: str) -> None:
-    assert build_parser({}).parse_args(["serve", "flows", "--ari-url", url]).ari_url == url
+    assert build_parser({}).parse_args(["serve", "flows", "--ari-url", url]).ari_url == [url]
+
+
+def test_the_ari_url_repeated_names_several_servers_and_replaces_the_default() -> None:
+    parser = build_parser({"FLOWRUNNER_ARI_URL": "http://default:8088"})
+    assert parser.parse_args(["serve", "flows"]).ari_url == "http://default:8088"
+    args = ["serve", "flows", "--ari-url", "http://a:8088", "--ari-url", "http://b:8088"]
+    assert parser.parse_args(args).ari_url == ["http://a:8088", "http://b:8088"]
 
 
 def test_a_terminal_that_cannot_show_a_character_gets_it_escaped_not_a_crash(

@@ -12,7 +12,7 @@ from fakes import FakeKeeper, FakeTransport, Journal, write_file
 
 from flowrunner.engine.machine import CompiledFlow, compile_flow
 from flowrunner.engine.messages import Reconcile
-from flowrunner.engine.reconcile import kept_calls
+from flowrunner.engine.reconcile import KeptFound, kept_calls
 from flowrunner.engine.runtime import Runtime
 from flowrunner.flow import load_flow
 from flowrunner.ports import Response
@@ -202,3 +202,51 @@ def test_a_call_nothing_was_kept_of_starts_over_in_the_flows_recovery_state(
     ]
     assert runner.journal.messages("transition") == ["(start) -> sorry (recovery)"]
     assert runner.runtime.calls["c1"].caller == {"number": "100", "name": ""}
+
+
+def test_a_listing_of_one_connection_leaves_the_other_calls_of_the_app_alone(
+    tmp_path: Path,
+) -> None:
+    runner, keeper, _ = first_runner(tmp_path)  # c1 came on another connection
+    runner.post(Reconcile("channel-state", frozenset({"c2"}), scope=frozenset({"c2"})))
+    assert "c1" in runner.runtime.calls
+    assert "c1" in keeper.calls
+    runner.post(Reconcile("channel-state", frozenset(), scope=frozenset({"c1"})))
+    assert "c1" not in runner.runtime.calls  # its own listing: gone
+
+
+def test_calls_found_in_the_store_later_are_taken_over_when_listed(tmp_path: Path) -> None:
+    first, keeper, compiled = first_runner(tmp_path)
+    second = Runner(compiled, first.clock, keeper)  # started before first kept anything
+    kept, _ = kept_calls(keeper.calls, {"channel-state": compiled}, keeper.flows.get)
+    second.post(KeptFound(kept))
+    second.post(Reconcile("channel-state", frozenset({"c1"}), scope=frozenset({"c1"})))
+    assert second.state == "start"
+    assert second.journal.messages("start")[0].startswith("taken over in start ")
+
+
+def test_a_per_call_channel_nothing_was_kept_of_starts_from_the_beginning(
+    tmp_path: Path,
+) -> None:
+    compiled = compile_flow(load_flow(write_file(tmp_path, FLOW)))
+    runner = Runner(compiled, VirtualClock(), FakeKeeper())
+    listing = Reconcile("channel-state", frozenset({"c1"}), frozenset({"c1"}), "PJSIP/c1")
+    runner.post(listing)
+    channel = {"id": "c1", "name": "PJSIP/c1", "caller": {"number": "100"}, "state": "Up"}
+    assert runner.reply(200, channel) == "GET channels/c1"
+    assert runner.state == "start"
+    assert runner.journal.messages("start") == [
+        "started over in start: nothing was kept of this call (its first runner was gone "
+        "before it kept it)"
+    ]
+
+
+def test_another_channel_of_a_per_call_listing_nothing_was_kept_of_is_hung_up(
+    tmp_path: Path,
+) -> None:
+    compiled = compile_flow(load_flow(write_file(tmp_path, FLOW)))
+    runner = Runner(compiled, VirtualClock(), FakeKeeper())
+    runner.post(Reconcile("channel-state", frozenset({"c9"}), frozenset({"c9"}), "PJSIP/c1"))
+    assert runner.reply(200, {"id": "c9", "name": "Local/callee;1"}) == "GET channels/c9"
+    assert runner.runtime.calls == {}
+    assert [f"{r.method} {r.path}" for r in runner.transport.sent][-1] == "DELETE channels/c9"

@@ -53,6 +53,28 @@ def test_ari_requests_are_counted_by_action_and_result_and_timed(metrics: Metric
     assert transport.name == "fake"
 
 
+def test_a_routing_transport_keeps_routing_each_call_measured(metrics: Metrics) -> None:
+    one, two = FakeTransport(), FakeTransport()
+
+    class Routing:  # as serve --listen's: a transport per connection
+        name = "websocket"
+
+        def route(self, channel: str) -> FakeTransport:
+            return two if channel == "c2" else one
+
+        def submit(self, request: Request, done: Done) -> None:
+            one.submit(request, done)
+
+    transport = MeasuredTransport(Routing(), metrics)  # type: ignore[arg-type]
+    transport.route("c2").submit(
+        Request("POST", "channels/c2/answer", action="answer"), lambda r: None
+    )
+    assert (one.sent, [r.path for r in two.sent]) == ([], ["channels/c2/answer"])
+    two.reply(204)
+    assert value(metrics, "flowrunner_ari_requests_total", action="answer", result="2xx") == 1
+    assert MeasuredTransport(one, metrics).route("c1").name == "fake"  # no routing: itself
+
+
 def test_a_request_naming_no_action_is_counted_as_other(metrics: Metrics) -> None:
     inner = FakeTransport()
     MeasuredTransport(inner, metrics).submit(Request("GET", "asterisk/info"), lambda r: None)

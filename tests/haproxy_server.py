@@ -1,0 +1,67 @@
+"""A real HAProxy for the tests (Debian's package, see scripts/system-packages): started in the
+foreground on loopback with a config written here, stopped afterwards."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CONFIG = """\
+global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+    retries 3
+    option redispatch 1
+
+frontend ari
+    bind 127.0.0.1:{port}
+    default_backend runners
+
+backend runners
+    balance roundrobin
+{servers}
+"""
+SERVER = "    server runner{n} 127.0.0.1:{port} check inter 500ms fall 1 rise 1"
+
+
+def haproxy_config(port: int, backends: list[int]) -> str:
+    """What the docs show: WebSockets through HTTP mode, a dead runner retried elsewhere."""
+    servers = "\n".join(SERVER.format(n=n, port=p) for n, p in enumerate(backends, 1))
+    return CONFIG.format(port=port, servers=servers)
+
+
+@contextmanager
+def haproxy(directory: Path, port: int, backends: list[int]) -> Iterator[None]:
+    """HAProxy on 127.0.0.1:`port`, spreading connections over the `backends` ports."""
+    binary = shutil.which("haproxy")
+    assert binary, "haproxy is missing: run scripts/system-packages"
+    config = directory / "haproxy.cfg"
+    config.write_text(haproxy_config(port, backends))
+    log = (directory / "haproxy.log").open("w")
+    process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert process.poll() is None, "haproxy exited at start"
+                assert time.monotonic() < deadline, "haproxy did not start in 10 s"
+                time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
