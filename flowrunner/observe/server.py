@@ -4,39 +4,23 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from ..http_thread import HttpThread
+
 Problems = Callable[[], list[str]]
 
 
-class ObserveServer:
+class ObserveServer(HttpThread):
     def __init__(
         self, registry: CollectorRegistry, readiness: Problems, host: str, port: int
     ) -> None:
-        self.server = ThreadingHTTPServer((host, port), _handler(registry, readiness))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, name="observe-server", daemon=True
-        )
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self.server.server_address[:2]
-        return str(host), int(port)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(_handler(registry, readiness), host, port, "observe-server")
 
 
 def _handler(registry: CollectorRegistry, readiness: Problems) -> type[BaseHTTPRequestHandler]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..http_thread import HttpThread
 from .cache import SpeechCache
 
 log = logging.getLogger("flowrunner.speech")
@@ -22,24 +22,9 @@ PATH = re.compile(r"/speech/([0-9a-f]{64})\.wav")
 DEFAULT_LISTEN = ("127.0.0.1", 8077)
 
 
-class MediaServer:
+class MediaServer(HttpThread):
     def __init__(self, cache: SpeechCache, host: str, port: int) -> None:
-        self.server = ThreadingHTTPServer((host, port), _handler(cache))
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="speech-server")
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self.server.server_address[:2]
-        return str(host), int(port)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        super().__init__(_handler(cache), host, port, "speech-server")
 
 
 def _handler(cache: SpeechCache) -> type[BaseHTTPRequestHandler]:
