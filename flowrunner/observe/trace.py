@@ -29,6 +29,8 @@ class TraceJournal:
         self.files.add(
             channel, {"t": now, "kind": kind, "channel": channel, "message": message, **fields}
         )
+        if kind == "end":  # written now, not when held long enough; what comes later, at once
+            self.files.finish(channel)
 
     def close(self) -> None:
         self.files.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from observed import EPOCH, OK, PIN, PRESSES, kinds, observed, pin_flow
 
-from flowrunner.observe.callfiles import read_lines
+from flowrunner.observe.callfiles import HOLD_FOR, CallFiles, read_lines
+from flowrunner.observe.trace import TraceJournal
 
 
 def test_a_trace_has_every_transition_with_the_guard_that_held(tmp_path: Path) -> None:
@@ -66,3 +68,16 @@ def test_the_collected_pin_never_reaches_the_trace(tmp_path: Path) -> None:
 def test_variables_set_are_traced_with_their_values(tmp_path: Path) -> None:
     _, trace, _ = observed(pin_flow(tmp_path), tmp_path, PRESSES, OK)
     assert [e["vars"] for e in kinds(trace, "vars")] == [{"pin": "***"}, {"reply": {"ok": True}}]
+
+
+def test_an_ended_call_is_written_at_once_not_when_held_long_enough(tmp_path: Path) -> None:
+    files = CallFiles(tmp_path / "traces", 10**6, 3600.0)
+    journal = TraceJournal(files)
+    journal.record("PJSIP/1", "start", "entered")
+    journal.record("PJSIP/1", "end", "call ended", level="info")
+    deadline = time.monotonic() + HOLD_FOR / 2
+    while not list(files.directory.glob("*.jsonl")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (written,) = files.directory.glob("*.jsonl")
+    assert [entry["kind"] for entry in read_lines(written)] == ["start", "end"]
+    files.close()
