@@ -14,7 +14,6 @@ from fakes import REPO
 from flowrunner.cli import main
 from flowrunner.engine.machine import compile_flow
 from flowrunner.flow import FlowError, load_flow, yamltree
-from flowrunner.flow.graph import mermaid
 from flowrunner.flow.loader import check_file
 from flowrunner.flowtest.cases import load_test_file
 from flowrunner.flowtest.runner import run_case
@@ -181,13 +180,11 @@ def test_each_flow_test_excerpt_passes_against_its_flow(tmp_path: Path, text: st
         assert run_case(compiled, case).passed, case.name
 
 
-def test_the_drawn_flow_is_current() -> None:
-    """The README's picture is `flowrunner graph flows/channel-state.yaml`, as it draws now."""
-    drawn = re.search(r"```mermaid\n(.*?)```", README, re.S)
-    assert drawn is not None
-    assert drawn.group(1).rstrip("\n") == mermaid(
-        load_flow(str(REPO / "flows" / "channel-state.yaml"))
-    )
+def test_the_readme_shows_a_picture_scripts_pictures_draws() -> None:
+    """It is kept current by tests/unit/test_pictures.py."""
+    pictures = re.findall(r"!\[[^]]*\]\(([^)]+)\)", README)
+    assert pictures == ["docs/pictures/channel-state.svg"]
+    assert (REPO / pictures[0]).is_file()
 
 
 def _anchor(heading: str) -> str:
