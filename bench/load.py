@@ -408,8 +408,11 @@ def resolve_transport(transport: str, logs: Path) -> str:
     try:
         app.start()
         found = _poll(lambda: "connected to ARI" in app.stderr.read_text(), 10.0)
-        match = re.search(r"REST over (\w+)", app.stderr.read_text()) if found else None
-        return f"auto→{match[1]}" if match else "auto→?"
+        # "connected …; REST over http until Asterisk answers the probe", then the probe's
+        # verdict on a line of its own: the last one says what the runs use
+        _poll(lambda: len(re.findall(r"REST over (\w+)", app.stderr.read_text())) > 1, 3.0)
+        said = re.findall(r"REST over (\w+)", app.stderr.read_text()) if found else []
+        return f"auto→{said[-1]}" if said else "auto→?"
     finally:
         app.stop()
 
