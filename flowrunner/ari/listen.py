@@ -41,9 +41,9 @@ from websockets.typing import Subprotocol
 
 from ..ports import Done, Request, Response, Transport
 from .frames import MAX_MESSAGE, Closed, receive
-from .rest import reply_of
+from .rest import reply_of, rest_message
 from .session import Engine
-from .throttle import Throttle
+from .throttle import Throttle, json_object
 
 log = logging.getLogger("flowrunner.ari")
 protocol_log = logging.getLogger("flowrunner.ari.websocket")  # websockets' own lines: each
@@ -113,7 +113,7 @@ class Peer:
             return
         request_id = str(next(self._ids))
         try:
-            text = json.dumps(self._message(request_id, self._for_asterisk(request)))
+            text = json.dumps(rest_message(request_id, self._for_asterisk(request)))
         except (ValueError, TypeError, RecursionError) as error:  # e.g. a lone surrogate
             done(Response(0, error=f"cannot send: {type(error).__name__}"))
             return
@@ -127,20 +127,6 @@ class Peer:
         if self.per_call and request.params.get("app") == self.base:
             return dataclasses.replace(request, params={**request.params, "app": self.app})
         return request
-
-    @staticmethod
-    def _message(request_id: str, request: Request) -> dict[str, str]:
-        message = {
-            "type": "RESTRequest",
-            "transaction_id": request_id,
-            "request_id": request_id,
-            "method": request.method,
-            "uri": request.uri,
-        }
-        if request.body is not None:
-            message["content_type"] = "application/json"
-            message["message_body"] = json.dumps(request.body)
-        return message
 
     def on_response(self, request_id: str, response: Response) -> None:
         entry = self._pending.pop(request_id, None)
@@ -376,13 +362,8 @@ class ListenSession:
 
     def _deliver(self, peer: Peer, data: bytes, engine: Engine) -> None:
         """One message, in its own guard: what cannot be read is skipped and counted."""
-        try:
-            message = json.loads(data)
-        except (ValueError, RecursionError) as error:
-            self.skipped.warn("not JSON", f"{type(error).__name__}: {error}"[:200])
-            return
-        if not isinstance(message, dict):
-            self.skipped.warn("not a JSON object", type(message).__name__)
+        message = json_object(data, self.skipped)
+        if message is None:
             return
         try:
             self._dispatch(peer, message, engine)

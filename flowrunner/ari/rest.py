@@ -82,7 +82,7 @@ class WebSocketRest:
             return
         request_id = str(next(self._ids))
         try:
-            text = _message(request_id, request)
+            text = json.dumps(rest_message(request_id, request))
         except (ValueError, TypeError, RecursionError) as error:  # e.g. a lone surrogate
             done(Response(0, error=f"cannot send: {type(error).__name__}"))
             return
@@ -113,7 +113,8 @@ class WebSocketRest:
             then(entry[1])
 
 
-def _message(request_id: str, request: Request) -> str:
+def rest_message(request_id: str, request: Request) -> dict[str, str]:
+    """A request as Asterisk takes it over a WebSocket (inbound or outbound alike)."""
     message = {
         "type": "RESTRequest",
         "transaction_id": request_id,
@@ -124,7 +125,7 @@ def _message(request_id: str, request: Request) -> str:
     if request.body is not None:
         message["content_type"] = "application/json"
         message["message_body"] = json.dumps(request.body)
-    return json.dumps(message)
+    return message
 
 
 class SwitchingTransport:

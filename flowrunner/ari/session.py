@@ -40,7 +40,7 @@ from .frames import CLOSE, PING, TEXT, Closed, FrameReader, ProtocolError, recei
 from .http import HttpTransport
 from .masks import MaskKeys
 from .rest import SwitchingTransport, reply_of
-from .throttle import Throttle
+from .throttle import Throttle, json_object
 
 log = logging.getLogger("flowrunner.ari")
 
@@ -336,13 +336,8 @@ class AriSession:
     def _deliver(self, data: bytes, engine: Engine) -> None:
         """Hand one text message on, in its own guard: a REST reply to its request, anything
         else to the engine (which reads events defensively). What cannot be read is skipped."""
-        try:
-            message = json.loads(data)
-        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
-            self.skipped.warn("not JSON", f"{type(error).__name__}: {error}"[:200])
-            return
-        if not isinstance(message, dict):
-            self.skipped.warn("not a JSON object", type(message).__name__)
+        message = json_object(data, self.skipped)
+        if message is None:
             return
         try:
             self._dispatch(message, engine)

@@ -4,10 +4,12 @@ the next are counted, and their number logged once a minute while they keep comi
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 EVERY = 60.0  # seconds between two lines about one kind
 
@@ -52,3 +54,16 @@ class Throttle:
                 "ignored %d more ARI message(s) in %.0fs: %s", entry.count, now - entry.since, kind
             )
             entry.since, entry.count = now, 0
+
+
+def json_object(data: bytes, skipped: Throttle) -> dict[str, Any] | None:
+    """A message from Asterisk as a JSON object; None, said (rate-limited), when it is not one."""
+    try:
+        message = json.loads(data)
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        skipped.warn("not JSON", f"{type(error).__name__}: {error}"[:200])
+        return None
+    if not isinstance(message, dict):
+        skipped.warn("not a JSON object", type(message).__name__)
+        return None
+    return message
