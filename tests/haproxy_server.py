@@ -4,12 +4,12 @@ foreground on loopback with a config written here, stopped afterwards."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from redis_server import wait_listening
 
 CONFIG = """\
 global
@@ -51,15 +51,7 @@ def haproxy(directory: Path, port: int, backends: list[int]) -> Iterator[None]:
     log = (directory / "haproxy.log").open("w")
     process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert process.poll() is None, "haproxy exited at start"
-                assert time.monotonic() < deadline, "haproxy did not start in 10 s"
-                time.sleep(0.05)
+        wait_listening(process, port, "haproxy")
         yield
     finally:
         process.terminate()

@@ -18,6 +18,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_listening(process: subprocess.Popen[bytes], port: int, name: str) -> None:
+    """Until `process` accepts connections on 127.0.0.1:`port` (at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            assert process.poll() is None, f"{name} exited at start"
+            assert time.monotonic() < deadline, f"{name} did not start in 10 s"
+            time.sleep(0.05)
+
+
 @contextmanager
 def redis_server(directory: Path) -> Iterator[str]:
     """A running redis-server; yields its URL (database 0)."""
@@ -28,15 +41,7 @@ def redis_server(directory: Path) -> Iterator[str]:
     command += ["--appendonly", "no", "--dir", str(directory), "--protected-mode", "yes"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert process.poll() is None, "redis-server exited at start"
-                assert time.monotonic() < deadline, "redis-server did not start in 10 s"
-                time.sleep(0.05)
+        wait_listening(process, port, "redis-server")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()
