@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 FLOW = REPO / "flows" / "channel-state.yaml"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fake_ari import ASTERISK_ID, QOS_VARIABLES  # noqa: E402
+from fake_ari import ASTERISK_ID, QOS_VARIABLES, bench_channel  # noqa: E402
 
 from flowrunner.engine.journal import Fanout  # noqa: E402
 from flowrunner.engine.machine import compile_flow  # noqa: E402
@@ -56,24 +56,7 @@ class FakeAsterisk:
         self.ended = 0
 
     def start(self, index: int) -> None:
-        channel = {
-            "id": f"1764676800.{index}",
-            "name": f"PJSIP/bench-{index:08d}",
-            "state": "Ring",
-            "protocol_id": f"{index}-bench@127.0.0.1",
-            "caller": {"name": "bench", "number": f"{5550000000 + index}"},
-            "connected": {"name": "", "number": ""},
-            "accountcode": "",
-            "dialplan": {
-                "context": "from-trunk",
-                "exten": "1000",
-                "priority": 2,
-                "app_name": "Stasis",
-                "app_data": "channel-state",
-            },
-            "creationtime": STAMP,
-            "language": "en",
-        }
+        channel = bench_channel(f"1764676800.{index}", index, "channel-state", STAMP)
         self.channels[channel["id"]] = channel
         self.emit(channel, "StasisStart", args=[])
 

@@ -100,6 +100,28 @@ def timestamp() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}+0000"
 
 
+def bench_channel(channel_id: str, index: int, app: str, stamp: str) -> dict[str, Any]:
+    """The channel of the bench's call `index`, as Asterisk describes it in StasisStart."""
+    return {
+        "id": channel_id,
+        "name": f"PJSIP/bench-{index:08d}",
+        "state": "Ring",
+        "protocol_id": f"{index}-bench@127.0.0.1",
+        "caller": {"name": "bench", "number": f"{5550000000 + index}"},
+        "connected": {"name": "", "number": ""},
+        "accountcode": "",
+        "dialplan": {
+            "context": "from-trunk",
+            "exten": "1000",
+            "priority": 2,
+            "app_name": "Stasis",
+            "app_data": app,
+        },
+        "creationtime": stamp,
+        "language": "en",
+    }
+
+
 @dataclass(slots=True)
 class CallRecord:
     """One simulated call and when each of its requests arrived (time.monotonic seconds)."""
@@ -196,24 +218,7 @@ class FakeAri:
 
     def _start_call(self, index: int) -> None:
         stamp = timestamp()
-        channel = {
-            "id": f"{self._id_base}.{index}",
-            "name": f"PJSIP/bench-{index:08d}",
-            "state": "Ring",
-            "protocol_id": f"{index}-bench@127.0.0.1",
-            "caller": {"name": "bench", "number": f"{5550000000 + index}"},
-            "connected": {"name": "", "number": ""},
-            "accountcode": "",
-            "dialplan": {
-                "context": "from-trunk",
-                "exten": "1000",
-                "priority": 2,
-                "app_name": "Stasis",
-                "app_data": self.app,
-            },
-            "creationtime": stamp,
-            "language": "en",
-        }
+        channel = bench_channel(f"{self._id_base}.{index}", index, self.app, stamp)
         call = CallRecord(index, channel)
         self.calls.append(call)
         self.live[call.channel_id] = call
