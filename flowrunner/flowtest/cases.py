@@ -99,7 +99,7 @@ class _Reader:
         return Case(
             name=item["name"],
             line=self.tree.where(at)[0],
-            channel=_channel(item.get("call", {})),
+            channel=channel_of(item.get("call", {})),
             at=self.moment(item["at"], (*at, "at")) if "at" in item else self.at,
             caller=tuple(
                 self.caller_step(text, (*at, "caller", n))
@@ -236,7 +236,8 @@ def _statuses(fails: int | list[int | str]) -> int | tuple[int | None, ...]:
     return tuple(None if status == "ok" else int(status) for status in fails)
 
 
-def _channel(call: dict[str, Any]) -> SimChannel:
+def channel_of(call: dict[str, Any]) -> SimChannel:
+    """The simulated channel a case's `call` describes."""
     return SimChannel(
         name=call.get("channel", SimChannel.name),
         caller_number=call.get("caller_number", ""),

@@ -25,11 +25,10 @@ from ..engine.machine import CompiledFlow
 from ..flow.durations import parse_duration
 from ..observe.callfiles import read_lines
 from ..ports import to_text
-from ..sim.asterisk import SimChannel
 from ..sim.run import simulate
 from ..sim.web import CannedReply
 from ..steps import ACTIONS
-from .cases import caller_step, parse_moment
+from .cases import caller_step, channel_of, parse_moment
 
 LEAVES = frozenset({"hangup", *(name for name, spec in ACTIONS.items() if spec.leaves)})
 KEYS = "0123456789ABCD*#"  # what a flow test's caller may press
@@ -265,15 +264,7 @@ def _actions(recording: Recording) -> list[tuple[float, str]]:
 
 def _simulated(compiled: CompiledFlow, case: dict[str, Any]) -> tuple[list[tuple[float, str]], str]:
     """The case's call on the simulator: the actions it makes, and who ends it."""
-    call = case.get("call", {})
-    channel = SimChannel(
-        name=call.get("channel", SimChannel.name),
-        caller_number=call.get("caller_number", ""),
-        caller_name=call.get("caller_name", ""),
-        exten=call.get("extension", SimChannel.exten),
-        args=list(call.get("args", [])),
-        variables=dict(call.get("variables", {})),
-    )
+    channel = channel_of(case.get("call", {}))
     replies = [
         CannedReply(
             r["url"],
