@@ -2,7 +2,8 @@
 
 One TCP port serves what `flowrunner serve` uses: the events WebSocket (`/ari/events`, with
 REST over it, as on Asterisk 22) and plain HTTP (`GET /ari/asterisk/ping`,
-`GET /ari/applications/NAME`, and `POST`/`DELETE /ari/channels/...` for `--ari-transport http`).
+`GET /ari/applications/NAME`, `PUT /ari/applications/NAME/eventFilter` (its `disallowed` events
+are then not sent), and `POST`/`DELETE /ari/channels/...` for `--ari-transport http`).
 
 Calls are started at a fixed rate for a fixed count. Each behaves like a PJSIP channel on
 Asterisk 22 running flows/channel-state.yaml; the event order below was captured from the
@@ -40,7 +41,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
@@ -170,6 +171,7 @@ class FakeAri:
         self.stats = ServerStats()
         self.ready = asyncio.Event()  # the runner connected and listed the app's channels
         self.apps: set[str] = set()
+        self.disallowed: set[str] = set()  # the app's event filter, as Asterisk applies it
         self.port = 0
         self._events: Link | None = None  # the events WebSocket of the runner
         self._server: asyncio.Server | None = None
@@ -235,7 +237,7 @@ class FakeAri:
             "asterisk_id": ASTERISK_ID,
             "application": self.app,
         }
-        if self._events is not None:
+        if self._events is not None and kind not in self.disallowed:
             self._events.send_text(json.dumps(event))
 
     def _channel_request(self, method: str, path: str, reply: Reply, now: float) -> None:
@@ -269,8 +271,8 @@ class FakeAri:
 
     # -- requests from either transport ------------------------------------------------------
 
-    def rest(self, method: str, uri: str, reply: Reply) -> None:
-        """Route one ARI request (`uri` relative to /ari/, query allowed)."""
+    def rest(self, method: str, uri: str, reply: Reply, body: str = "") -> None:
+        """Route one ARI request (`uri` relative to /ari/, query allowed; its JSON `body`)."""
         now = time.monotonic()
         path = uri.split("?", 1)[0].strip("/")
         if path.startswith("channels/"):
@@ -280,8 +282,16 @@ class FakeAri:
             reply(200, json.dumps(body))
         elif method == "GET" and path.startswith("applications/"):
             self._application(unquote(path.split("/", 1)[1]), reply)
+        elif method == "PUT" and path == f"applications/{quote(self.app, safe='')}/eventFilter":
+            self._filter(body, reply)
         else:
             reply(404, '{"message":"Resource not found"}')
+
+    def _filter(self, body: str, reply: Reply) -> None:
+        """PUT applications/NAME/eventFilter: only `disallowed` is used by flowrunner."""
+        disallowed = json.loads(body or "{}").get("disallowed", [])
+        self.disallowed = {item["type"] for item in disallowed}
+        reply(200, json.dumps({"name": self.app, "events_disallowed": disallowed}))
 
     def _application(self, name: str, reply: Reply) -> None:
         if name not in self.apps:
@@ -303,14 +313,15 @@ class FakeAri:
         def reply(status: int, body: str) -> None:
             link.send_text(json.dumps(rest_response(message, uri, status, body)))
 
-        self.rest(str(message.get("method", "GET")), uri, reply)
+        body = str(message.get("message_body") or "")
+        self.rest(str(message.get("method", "GET")), uri, reply, body)
 
-    def on_http_request(self, link: Link, method: str, target: str) -> None:
+    def on_http_request(self, link: Link, method: str, target: str, body: str = "") -> None:
         self.stats.http_requests += 1
         if not target.startswith("/ari/"):
             link.send_http(404, '{"message":"Resource not found"}')
             return
-        self.rest(method, target[len("/ari/") :], link.send_http)
+        self.rest(method, target[len("/ari/") :], link.send_http, body)
         self.flush()  # the events this request raised go out now, not at the next wake-up
 
     def on_events_open(self, link: Link, path: str) -> None:
@@ -446,7 +457,8 @@ class Link(asyncio.Protocol):
         if headers.get("authorization") != self.server.auth:
             self.send_http(401, '{"message":"Authentication required"}')
             return
-        self.server.on_http_request(self, method, target)
+        body = raw[raw.find(b"\r\n\r\n") + 4 :].decode("utf-8", "replace")
+        self.server.on_http_request(self, method, target, body)
 
     def send_http(self, status: int, body: str) -> None:
         if self.transport is None:

@@ -40,6 +40,7 @@ from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
 from ..ports import Done, Request, Response, Transport
+from .event_filter import Reacted, set_filter
 from .frames import MAX_MESSAGE, Closed, receive
 from .rest import reply_of, rest_message
 from .session import Engine
@@ -213,6 +214,7 @@ class ListenSession:
         self._lost: list[tuple[float, str, str]] = []  # (when, app, channel) to let go
         self._selector = selectors.DefaultSelector()
         self._listener: socket.socket | None = None
+        self.reacted: Reacted | None = None  # see hear_only
 
     # -- what serve uses, as with AriSession -------------------------------------------------
 
@@ -235,9 +237,22 @@ class ListenSession:
                 with contextlib.suppress(BlockingIOError):
                     os.write(self._wake_write, b"!")
 
+    def hear_only(self, reacted: Reacted) -> None:
+        """Each persistent connection's app is sent only the events flowrunner reads and those
+        `reacted(app)` names (`event_filter.py`); a per-call connection's app lives for one call,
+        not worth a request more per call."""
+        self.reacted = reacted
+
     def subscribe(self, apps: tuple[str, ...]) -> None:
-        """The apps served from now on (Asterisk's config says which connection brings which)."""
+        """The apps served from now on (Asterisk's config says which connection brings which);
+        their flows may have changed, so the filters are set again."""
         self.apps = apps
+        for peer in list(self.transport.peers):
+            self._filter_events(peer)
+
+    def _filter_events(self, peer: Peer) -> None:
+        if self.reacted is not None and peer.open and peer.app and not peer.per_call:
+            set_filter(peer, peer.app, self.reacted(peer.base))
 
     def stop(self) -> None:
         self.stopping.set()
@@ -404,6 +419,7 @@ class ListenSession:
         peer.app, peer.base = app, base
         if not peer.per_call:
             log.info("Asterisk connected from %s for app %s", peer.address, app)
+        self._filter_events(peer)
         self._list_channels(peer)
         return True
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ports import Done, Request, Transport
+from .event_filter import Reacted
 from .session import AriSession, Engine
 
 # (app, ids, scope, unstarted): as engine/messages.Reconcile
@@ -97,6 +98,10 @@ class Servers:
 
     def wake(self) -> None:
         self.sessions[0].wake()
+
+    def hear_only(self, reacted: Reacted) -> None:
+        for session in self.sessions:
+            session.hear_only(reacted)
 
     def subscribe(self, apps: tuple[str, ...]) -> None:
         for session in self.sessions:

@@ -36,6 +36,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import websocket
 
 from ..ports import Request
+from .event_filter import Reacted, set_filter
 from .frames import CLOSE, PING, TEXT, Closed, FrameReader, ProtocolError, receive
 from .http import HttpTransport
 from .masks import MaskKeys
@@ -157,6 +158,7 @@ class AriSession:
         self.resubscribing = threading.Event()  # the apps changed: connect again, at once
         self.connected = False  # the events WebSocket is open, for every app (readiness)
         self.connections = 0  # how many times it was opened: reconnects are the rest
+        self.reacted: Reacted | None = None  # see hear_only
 
     def wake(self) -> None:
         """Rouse the live loop from any thread (or a signal handler)."""
@@ -165,13 +167,26 @@ class AriSession:
                 with contextlib.suppress(BlockingIOError):  # a full pipe: the loop wakes anyway
                     os.write(self._wake_write, b"!")
 
+    def hear_only(self, reacted: Reacted) -> None:
+        """From the next connect on, and at each change of the flows, each app is sent only
+        the events flowrunner reads and those `reacted(app)` names (`event_filter.py`)."""
+        self.reacted = reacted
+
     def subscribe(self, apps: tuple[str, ...]) -> None:
         """Serve these apps from now on: the events WebSocket is opened again for them (an app
-        is subscribed by connecting for it). From the loop's thread."""
+        is subscribed by connecting for it), else their flows changed and their event filters
+        are set again. From the loop's thread."""
         if apps != self.config.apps:
             self.config = dataclasses.replace(self.config, apps=apps)
             self.resubscribing.set()
             self.wake()
+        elif self.connected:
+            self._filter_events()
+
+    def _filter_events(self) -> None:
+        if self.reacted is not None:
+            for app in self.config.apps:
+                set_filter(self.transport, app, self.reacted(app))
 
     def stop(self) -> None:
         """Ask `serve` to return; safe from a signal handler."""
@@ -279,6 +294,7 @@ class AriSession:
             self.transport.name if mode != "auto" else "http until Asterisk answers the probe",
             down,
         )
+        self._filter_events()
         for app in self.config.apps:
             self._list_channels(app, channels_in_app)
 

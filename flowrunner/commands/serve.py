@@ -35,6 +35,7 @@ from ..web.client import RequestsWebClient
 from .validate import flow_files
 
 WATCH_EVERY = 1.0  # seconds between two looks at the flow files, with --watch
+KEEP_WITHIN = 0.05  # seconds a changed call waits to be kept with the changes that follow it
 
 log = logging.getLogger("flowrunner.serve")
 
@@ -100,8 +101,10 @@ def main(args: argparse.Namespace) -> int:
         keeper=writer,
         speech=speech.service,
         tap=observing.tap(),
+        keep_within=KEEP_WITHIN,
     )
     observing.watch(session, writer, runtime.timers)
+    session.hear_only(_reacted(runtime))
     if store is not None:
         runtime.reconciler.kept = _kept(store, runtime.flows)
     serving = Serving(runtime, session, args.flows, args.watch, speech.loaded)
@@ -149,6 +152,19 @@ def _inbound(args: argparse.Namespace, apps: tuple[str, ...]) -> AriSession | Se
         for url in dict.fromkeys(urls)  # the same server twice is once
     ]
     return sessions[0] if len(sessions) == 1 else Servers(sessions)
+
+
+def _reacted(runtime: Runtime) -> Callable[[str], frozenset[str]]:
+    """App -> the events its flows react to: the version new calls get, and those calls in
+    progress still run (asked on the loop's thread, at each connect and reload)."""
+
+    def reacted(app: str) -> frozenset[str]:
+        versions = [c.compiled for c in runtime.calls.values() if c.flow_name == app]
+        if app in runtime.flows:
+            versions.append(runtime.flows[app])
+        return frozenset().union(*(version.events for version in versions))
+
+    return reacted
 
 
 def _listed(runtime: Runtime) -> Callable[..., None]:
@@ -208,6 +224,7 @@ def _kept(store: Store, flows: dict[str, CompiledFlow]) -> dict[str, Kept]:
 
 def _stopped(runtime: Runtime, writer: Writer | None) -> None:
     """The calls stay in Stasis, kept for the next runner: what is waiting is written first."""
+    runtime.keeping.flush(now=True)
     lost = writer is not None and not writer.close(timeout=1.5)
     kept = "kept for the next runner" if writer else "not kept (--state none)"
     log.info("stopped; %d call(s) were in progress, %s", len(runtime.calls), kept)

@@ -58,7 +58,10 @@ class Runtime:
         keeper: Keeper | None = None,
         speech: Speech | None = None,
         tap: Tap | None = None,
+        keep_within: float = 0.0,
     ) -> None:
+        """`keep_within`: seconds a changed call may wait to be kept with the changes that follow
+        (`Keeping`); 0 keeps it after each drain (the simulator, the tests)."""
         self.flows = {compiled.flow.app: compiled for compiled in flows}
         self.clock, self.journal, self.tap = clock, journal, tap
         self.inbox: queue.SimpleQueue[object] = inbox or queue.SimpleQueue()
@@ -70,7 +73,7 @@ class Runtime:
         self.channels: dict[str, tuple[Call, str]] = {}  # channel -> its call, owning step
         self.bridges: dict[str, dict[str, str]] = {}  # bridge -> call id -> its owning step
         self.reconciler = Reconciler(self)
-        self.keeping = Keeping(keeper, clock)
+        self.keeping = Keeping(keeper, clock, keep_within)
         self.handlers: dict[type, Callable[[Any], None]] = {
             Event: self._on_event,
             Replied: self._on_reply,
@@ -87,7 +90,8 @@ class Runtime:
         self.inbox.put(message)
 
     def drain(self) -> None:
-        """Process every message posted so far, in order; then keep the calls they changed."""
+        """Process every message posted so far, in order; then keep the calls they changed (once
+        due: `Keeping`)."""
         while True:
             try:
                 message = self.inbox.get_nowait()
@@ -98,9 +102,12 @@ class Runtime:
     def fire_due_timers(self) -> None:
         for due in self.timers.pop_due():
             self.process(due)
+        self.keeping.flush()
 
     def seconds_to_next_timer(self) -> float | None:
-        return self.timers.next_in()
+        """Until the next timer, or until the changed calls are kept if that is sooner."""
+        timer, keep = self.timers.next_in(), self.keeping.due_in()
+        return timer if keep is None else keep if timer is None else min(timer, keep)
 
     def process(self, message: object) -> None:
         """Handle one message; then the call it changed is kept (when calls are kept)."""

@@ -185,3 +185,23 @@ def test_a_message_for_an_app_not_served_is_skipped(caplog: pytest.LogCaptureFix
         "ignored an ARI message: a message for an app not served here (other); more like it "
         "are counted, in one line a minute"
     )
+
+
+def test_a_persistent_connections_app_is_sent_only_the_events_read_and_again_on_reload() -> None:
+    with served() as it:
+        it.session.hear_only(lambda app: frozenset({"ChannelCallerId"}))
+        ws = it.connect()
+        ws.send(json.dumps({"type": "ApplicationRegistered", "application": "app"}))
+
+        def filter_sent() -> list[str]:
+            request = json.loads(ws.recv())
+            assert (request["method"], request["uri"]) == ("PUT", "applications/app/eventFilter")
+            return [item["type"] for item in json.loads(request["message_body"])["disallowed"]]
+
+        unread = ["ChannelVarset", "ChannelDialplan", "ChannelConnectedLine"]
+        assert filter_sent() == unread
+        answer_listing(ws, "app", [])
+        wait_for(lambda: it.listed, "listing")
+        it.on_loop(lambda: it.session.subscribe(("app",)))  # a reload: the filter again
+        assert filter_sent() == unread
+        ws.close()

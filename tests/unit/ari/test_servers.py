@@ -85,3 +85,18 @@ def test_a_reply_that_comes_in_on_another_server_wakes_the_engines_loop() -> Non
         servers.close()
         ws_a.shut()
         ws_b.shut()
+
+
+def test_every_server_is_told_which_events_to_send() -> None:
+    ws_a, ws_b = FakeWebSocket(), FakeWebSocket()
+    a, b = server("http://a:8088", ws_a), server("http://b:8088", ws_b)
+
+    def reacted(app: str) -> frozenset[str]:
+        return frozenset()
+
+    Servers([a, b]).hear_only(reacted)
+    assert a.reacted is reacted
+    assert b.reacted is reacted
+    for session, ws in ((a, ws_a), (b, ws_b)):
+        session.close()
+        ws.shut()

@@ -1090,3 +1090,68 @@ def test_an_app_another_client_took_over_is_said_until_the_next_connection(
     rig.engine.on_post = on_post
     rig.serve()
     assert seen == [frozenset(), frozenset({"a"}), frozenset(), frozenset()]
+
+
+# -- which events Asterisk sends --------------------------------------------------------------
+
+
+def filters_sent(http: FakeHttp, count: int) -> list[tuple[str, list[str]]]:
+    """The event filters PUT so far (app, disallowed types), once `count` have come (HTTP
+    requests go on worker threads)."""
+
+    def sent() -> list[tuple[str, list[str]]]:
+        return [
+            (r.path, [item["type"] for item in r.body["disallowed"]])
+            for r in list(http.calls)
+            if r.path.endswith("/eventFilter")
+        ]
+
+    deadline = time.monotonic() + 5
+    while len(sent()) < count and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return sent()
+
+
+def test_each_app_is_sent_only_the_events_read_on_every_connect_and_change_of_flows(
+    rigs: MakeRig,
+) -> None:
+    first, second = FakeWebSocket(), FakeWebSocket()
+    rig = rigs(first, second, config=HTTP_ONLY)
+    reacted = {"a": frozenset({"ChannelVarset", "StasisEnd"}), "b c": frozenset()}
+    rig.session.hear_only(lambda app: reacted[app])
+
+    def events() -> None:
+        if len(rig.connector.connected_at) == 1:
+            first.hang_up()
+        else:
+            reacted["a"] = frozenset()  # a reload: the new version does not react to it
+            rig.session.subscribe(CONFIG.apps)  # the same apps: no reconnect, filters again
+            second.feed_event(event("2"))
+
+    when_listed(rig, "b c", events)
+    stop_after_posts(rig, 1)
+    rig.serve()
+    every = ["ChannelVarset", "ChannelDialplan", "ChannelCallerId", "ChannelConnectedLine"]
+    sent = filters_sent(rig.http, 6)  # two workers: in any order
+    assert (
+        sorted(sent)
+        == [
+            (
+                "applications/a/eventFilter",
+                every[1:],
+            ),  # at each connect: `a` reacts to ChannelVarset
+            ("applications/a/eventFilter", every[1:]),
+            ("applications/a/eventFilter", every),  # after the reload
+            ("applications/b%20c/eventFilter", every),
+            ("applications/b%20c/eventFilter", every),
+            ("applications/b%20c/eventFilter", every),
+        ]
+    )
+    assert len(rig.connector.connected_at) == 2
+
+
+def test_without_hear_only_no_filter_is_set(rigs: MakeRig) -> None:
+    rig = rigs(FakeWebSocket(), config=HTTP_ONLY)
+    when_listed(rig, "b c", rig.session.stop)
+    rig.serve()
+    assert filters_sent(rig.http, 0) == []

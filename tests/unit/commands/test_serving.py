@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fakes import FakeTransport, Journal
 
-from flowrunner.commands.serve import FlowFiles, Serving, load_all
+from flowrunner.commands.serve import FlowFiles, Serving, _reacted, load_all
 from flowrunner.engine.runtime import Runtime
 from flowrunner.sim.clock import VirtualClock
 
@@ -95,3 +95,20 @@ def test_watching_sees_a_file_edited_added_or_removed(tmp_path: Path) -> None:
     path.unlink()
     assert files.changed()
     assert not files.changed()
+
+
+def test_an_app_hears_the_events_of_its_new_version_and_of_the_versions_its_calls_run(
+    tmp_path: Path,
+) -> None:
+    serve, runtime, _, path = serving(tmp_path)
+    path.write_text(FLOW.format(app="one", delay="5s") + "on: {ChannelVarset: b}\n")
+    serve.reload()
+    runtime.post({"type": "StasisStart", "application": "one", "channel": {"id": "c1"}})
+    runtime.drain()
+    reacted = _reacted(runtime)
+    path.write_text(FLOW.format(app="one", delay="5s") + "on: {ChannelHold: b}\n")
+    serve.reload()
+    assert {"ChannelVarset", "ChannelHold"} <= reacted("one")  # c1 runs the version before
+    runtime.calls.clear()
+    assert "ChannelVarset" not in reacted("one")
+    assert reacted("gone") == frozenset()
