@@ -24,6 +24,8 @@ from conftest import (
 from redis_server import redis_server
 from test_local_channel import Probe
 
+from flowrunner.commands.serve import KEEP_WITHIN
+
 
 @pytest.fixture
 def probe(asterisk: None) -> Iterator[Probe]:
@@ -49,6 +51,13 @@ def start(runners: list[Runner], tmp_path: Path, *flows: str, state: str) -> Run
     runners.append(runner)
     runner.wait_connected()
     return runner
+
+
+def kill_once_kept(runner: Runner) -> None:
+    """`kill -9` once what the runner logged is kept: a change is written KEEP_WITHIN after it
+    (a runner killed sooner loses that step, and the next one learns it from Asterisk)."""
+    time.sleep(KEEP_WITHIN + 0.25)
+    runner.kill()
 
 
 def took_over(runner: Runner, call: str) -> list[str]:
@@ -96,7 +105,7 @@ def test_a_greeting_that_finished_while_no_runner_listened_still_leads_to_the_me
     first = start(runners, tmp_path, "flows/ivr-menu.yaml", state=state)
     call = place_call("ivr-menu", probe)
     wait_until(lambda: "play ok" in " ".join(first.messages()), 5, "the greeting to play")
-    first.kill()
+    kill_once_kept(first)
     time.sleep(3.0)  # hello-world (about 1 s) ends while nobody listens: its event is lost
     second = start(runners, tmp_path, "flows/ivr-menu.yaml", state=state)
     wait_until(lambda: "greeting -> menu" in transitions(second, call.name), 10, "the menu")
@@ -116,7 +125,7 @@ def test_a_restart_during_the_menu_prompt_keeps_the_menu_and_the_keys_after_it_c
     first = start(runners, tmp_path, "flows/ivr-menu.yaml", state=state)
     call = place_call("ivr-menu", probe)
     wait_until(lambda: "greeting -> menu" in transitions(first, call.name), 10, "the menu")
-    first.kill()  # the menu's prompt (a long sound) goes on playing
+    kill_once_kept(first)  # the menu's prompt (a long sound) goes on playing
     second = start(runners, tmp_path, "flows/ivr-menu.yaml", state=state)
     wait_until(lambda: took_over(second, call.name), 5, "the call to be taken over")
     assert took_over(second, call.name)[0].startswith(f"{call.name} taken over in menu")
@@ -148,7 +157,7 @@ def test_a_restart_while_the_callee_rings_still_hears_how_the_dial_ends(
     first = start(runners, tmp_path, flow, state=state)
     call = place_call("forward-ringing", probe)
     wait_until(lambda: "dial_start ok" in " ".join(first.messages()), 10, "the callee to ring")
-    first.kill()
+    kill_once_kept(first)
     second = start(runners, tmp_path, flow, state=state)
     # Asterisk's dial timeout ends the ringing: the new runner hears it and says why
     wait_until(lambda: "dialing -> no_answer" in transitions(second, call.name), 15, "no answer")
@@ -166,7 +175,7 @@ def test_a_restart_while_bridged_keeps_the_bridge_and_the_callee_hanging_up_ends
     call = place_call("forward-bridged", probe)
     wait_until(lambda: "dialing -> connected" in transitions(first, call.name), 15, "a bridge")
     (bridge,) = ari("GET", "bridges")
-    first.kill()
+    kill_once_kept(first)
     second = start(runners, tmp_path, flow, state=state)
     wait_until(lambda: took_over(second, call.name), 5, "the call to be taken over")
     (still,) = ari("GET", "bridges")

@@ -104,10 +104,10 @@ class HostileAri(bench.FakeAri):  # type: ignore[misc]
         self.arrivals.append(arrival)
         super().on_ws_message(link, data)
 
-    def on_http_request(self, link: Any, method: str, target: str) -> None:
+    def on_http_request(self, link: Any, method: str, target: str, body: str = "") -> None:
         uri = target.removeprefix("/ari/")
         self.arrivals.append(Arrival(time.monotonic(), "http", method, uri))
-        super().on_http_request(link, method, target)
+        super().on_http_request(link, method, target, body)
 
     def _application(self, name: str, reply: Callable[[int, str], None]) -> None:
         if self.listing_ids is ...:
