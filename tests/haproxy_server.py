@@ -42,8 +42,9 @@ def haproxy_config(port: int, backends: list[int]) -> str:
 
 
 @contextmanager
-def haproxy(directory: Path, port: int, backends: list[int]) -> Iterator[None]:
-    """HAProxy on 127.0.0.1:`port`, spreading connections over the `backends` ports."""
+def haproxy(directory: Path, port: int, backends: list[int]) -> Iterator[subprocess.Popen[bytes]]:
+    """HAProxy on 127.0.0.1:`port`, spreading connections over the `backends` ports; yields its
+    process (the scale-out bench reads its CPU)."""
     binary = shutil.which("haproxy")
     assert binary, "haproxy is missing: run scripts/system-packages"
     config = directory / "haproxy.cfg"
@@ -52,7 +53,7 @@ def haproxy(directory: Path, port: int, backends: list[int]) -> Iterator[None]:
     process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=log)
     try:
         wait_listening(process, port, "haproxy")
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=10)
