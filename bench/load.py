@@ -75,7 +75,7 @@ TAIL_LINES = 15
 
 # Each target's check against the goals (see `checks`).
 P99_LIMIT_MS = 20
-CPU_LIMIT_MS = {"websocket": 2.0, "http": 5.0}
+CPU_OF_SEED = 1 / 3  # the runner's CPU per call against the seed's, on the same calls
 
 
 class BenchError(RuntimeError):
@@ -651,11 +651,22 @@ def goals(r: RunResult, seed: RunResult | None) -> list[tuple[str, bool]]:
         found.append((f"no channel left ({r.channels_left})", r.channels_left == 0))
         if seed is not None and seed.error is None:
             found.append((f"ok calls >= seed's ({r.ok} vs {seed.ok})", r.ok >= seed.ok))
-    limit = CPU_LIMIT_MS["http" if (r.transport or "").endswith("http") else "websocket"]
-    cpu = r.app_cpu_ms
-    found.append(
-        (f"runner CPU <= {limit:g} ms/call ({_cell(cpu)})", cpu is not None and cpu <= limit)
-    )
+            found += _no_worse_than(r, seed)
+    if seed is not None and seed.error is None and seed.app_cpu_ms:
+        limit, cpu = seed.app_cpu_ms * CPU_OF_SEED, r.app_cpu_ms
+        found.append((f"runner CPU <= 1/3 of the seed's {seed.app_cpu_ms:g}: {limit:.2f} ms/call "
+                      f"({_cell(cpu)})", cpu is not None and cpu <= limit))  # fmt: skip
+    return found
+
+
+def _no_worse_than(r: RunResult, seed: RunResult) -> list[tuple[str, bool]]:
+    found = []
+    for name, ours, theirs in (
+        ("answer", r.answer_error.p99, seed.answer_error.p99),
+        ("hangup", r.hangup_error.p99, seed.hangup_error.p99),
+    ):
+        ok = ours is not None and theirs is not None and ours <= theirs
+        found.append((f"{name} error p99 <= seed's ({_cell(ours)} vs {_cell(theirs)})", ok))
     return found
 
 
