@@ -102,7 +102,6 @@ class Runtime:
     def fire_due_timers(self) -> None:
         for due in self.timers.pop_due():
             self.process(due)
-        self.keeping.flush()
 
     def seconds_to_next_timer(self) -> float | None:
         """Until the next timer, or until the changed calls are kept if that is sooner."""
