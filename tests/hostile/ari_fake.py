@@ -180,6 +180,8 @@ class Asterisk:
         command = [sys.executable, "-m", "flowrunner", "serve", str(FLOW)]
         command += ["--ari-url", f"http://127.0.0.1:{port}", "--ari-user", USER]
         command += ["--ari-password", PASSWORD, *self.extra_args]
+        if "--state" not in self.extra_args:  # its own store: never the user's default one
+            command += ["--state", str(self.folder / "calls.db")]
         # The log goes to a file (a pipe nobody reads would block the runner once full), and the
         # runner starts in the test's folder, so that PYTHONPATH can pin another flowrunner.
         env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", str(REPO))}
