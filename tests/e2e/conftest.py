@@ -85,7 +85,10 @@ class Runner:
         self.process = subprocess.Popen(command, cwd=REPO, stderr=self.log_file, text=True)
 
     def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+        """The log's complete lines: the runner may be half-way through writing the last one."""
+        written = self.log_path.read_text()
+        complete = written[: written.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line]
 
     def messages(self) -> list[str]:
         return [line["message"] for line in self.lines()]
