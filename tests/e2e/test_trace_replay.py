@@ -56,9 +56,12 @@ def call_name(runner: Runner) -> str:
 
 
 def _written(runner: Runner, kind: str, text: str) -> bool:
-    """The call's one file (written in batches, on a thread) has `text` in it."""
+    """The call's one file (written in batches, on a thread) has `text` in a complete line."""
     files = _files(runner, kind)
-    return len(files) == 1 and text in files[0].read_text()
+    if len(files) != 1:
+        return False
+    written = files[0].read_text()
+    return text in written[: written.rfind("\n") + 1]
 
 
 def _prompt_playing(runner: Runner, name: str) -> bool:
