@@ -179,6 +179,16 @@ class Runtime:
         elif not any(self._offer(call, step_id, event) for step_id in list(call.running)):
             self.to_flow(call, event.type, event.fields, event.type)
         if event.type == "StasisEnd":
+            self._left(call)
+
+    def _left(self, call: Call) -> None:
+        """The channel left the app. A call whose flow is in its final state has finished, even
+        while a request is still in flight (Asterisk may send the StasisEnd of a hangup before
+        the hangup's answer): the order in which the two come must not change how it ended."""
+        state = call.compiled.flow.states.get(call.current)
+        if state is not None and state.final:
+            self._finish(call)
+        else:
             self.end(call, "left the app")
 
     def _offer(self, call: Call, step_id: str, event: Event) -> bool:

@@ -37,6 +37,25 @@ def test_the_reference_call_runs_ring_answer_silence_hangup_on_time(rig: Rig) ->
     ]
 
 
+def test_the_stasis_end_of_a_hangup_before_its_answer_still_ends_the_flow_as_finished(
+    rig: Rig,
+) -> None:
+    """Seen on a loaded Asterisk: the StasisEnd a hangup causes came before the hangup's
+    RESTResponse. The call ended as the caller leaving, not as its flow finishing."""
+    rig.event("StasisStart")
+    rig.answer_all()
+    rig.at(2.0)
+    rig.answer_all()
+    rig.at(6.0)
+    assert rig.actions()[-1] == HANGUP  # sent, not answered yet
+    rig.event("StasisEnd")
+    assert rig.runtime.calls == {}
+    (ended,) = [
+        (fields["reason"], fields["by"]) for _, k, _, fields in rig.journal.records if k == "end"
+    ]
+    assert ended == ("flow finished", "flow")
+
+
 def test_a_call_sends_its_next_action_only_after_the_previous_one_is_answered(rig: Rig) -> None:
     rig.event("StasisStart")
     rig.answer_all()
