@@ -128,6 +128,16 @@ def _serve(
         "default %(default)s)",
     )
     p.add_argument(
+        "--keep-within",
+        type=keep_window,
+        default=50,
+        metavar="MS",
+        help="a changed call is kept this long after its change, with whatever changes it "
+        "meanwhile (one step of a call is a burst of messages); a runner killed in that time "
+        "loses that step, which the next one learns from Asterisk. 0 keeps each change at "
+        "once, for more CPU (default %(default)s)",
+    )
+    p.add_argument(
         "--stats",
         metavar="FILE",
         help="when stopping, write what keeping calls cost (snapshots, store writes) to FILE "
@@ -174,6 +184,12 @@ def _observe_options(p: argparse.ArgumentParser) -> None:
             metavar="DAYS",
             help=f"files of --{name} DIR older than this go (default %(default)s)",
         )
+
+
+def keep_window(text: str) -> int:
+    if not (text.isdigit() and int(text) <= 1000):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of ms from 0 to 1000")
+    return int(text)
 
 
 def positive_number(text: str) -> float:

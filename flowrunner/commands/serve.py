@@ -35,7 +35,6 @@ from ..web.client import RequestsWebClient
 from .validate import flow_files
 
 WATCH_EVERY = 1.0  # seconds between two looks at the flow files, with --watch
-KEEP_WITHIN = 0.05  # seconds a changed call waits to be kept with the changes that follow it
 
 log = logging.getLogger("flowrunner.serve")
 
@@ -101,7 +100,7 @@ def main(args: argparse.Namespace) -> int:
         keeper=writer,
         speech=speech.service,
         tap=observing.tap(),
-        keep_within=KEEP_WITHIN,
+        keep_within=args.keep_within / 1000,
     )
     observing.watch(session, writer, runtime.timers)
     session.hear_only(_reacted(runtime))

@@ -24,7 +24,7 @@ from conftest import (
 from redis_server import redis_server
 from test_local_channel import Probe
 
-from flowrunner.commands.serve import KEEP_WITHIN
+from flowrunner.cli import build_parser
 
 
 @pytest.fixture
@@ -54,9 +54,10 @@ def start(runners: list[Runner], tmp_path: Path, *flows: str, state: str) -> Run
 
 
 def kill_once_kept(runner: Runner) -> None:
-    """`kill -9` once what the runner logged is kept: a change is written KEEP_WITHIN after it
-    (a runner killed sooner loses that step, and the next one learns it from Asterisk)."""
-    time.sleep(KEEP_WITHIN + 0.25)
+    """`kill -9` once what the runner logged is kept: a change is written --keep-within after
+    it (a runner killed sooner loses that step, and the next one learns it from Asterisk)."""
+    keep_within_ms = build_parser().parse_args(["serve", "flows"]).keep_within
+    time.sleep(keep_within_ms / 1000 + 0.25)
     runner.kill()
 
 

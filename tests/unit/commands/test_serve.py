@@ -182,6 +182,27 @@ def test_trace_and_record_bounds_must_be_positive_numbers(
     )
 
 
+@pytest.mark.parametrize(("given", "kept_within"), [([], 50), (["--keep-within", "0"], 0)])
+def test_calls_are_kept_50_ms_after_a_change_unless_told(
+    given: list[str], kept_within: int
+) -> None:
+    args = build_parser({}).parse_args(["serve", str(REPO / "flows"), *given])
+    assert args.keep_within == kept_within
+
+
+@pytest.mark.parametrize("value", ["-1", "1001", "0.5", "soon"])
+def test_the_keep_window_is_whole_ms_up_to_a_second(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser({}).parse_args(["serve", str(REPO / "flows"), "--keep-within", value])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"flowrunner serve: error: argument --keep-within: {value!r} is not a whole number of ms "
+        "from 0 to 1000"
+    )
+
+
 def test_trace_and_record_folders_are_made_with_their_bounds(tmp_path: Path) -> None:
     argv = ["serve", str(REPO / "flows"), "--trace", str(tmp_path / "t"), "--record-max-mb", "5"]
     args = build_parser({}).parse_args([*argv, "--record", str(tmp_path / "r")])
