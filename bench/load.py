@@ -9,7 +9,8 @@ scenario (INVITE -> 180 -> 200 -> ACK -> wait for Asterisk's BYE -> 200):
 
 - flowrunner: extension 1000 (Stasis(channel-state)), served by a fresh
   `.venv/bin/flowrunner serve flows/channel-state.yaml --log-level warning --ari-transport T`
-  per run. Several transports (`--transport auto,http`) give one target each.
+  per run, keeping its calls in SQLite (the default) in a file of the bench's own. Several
+  transports (`--transport auto,http`) give one target each.
 - dialplan: extension 2000, the same call in pure dialplan: the baseline, no ARI at all.
 - seed: extension 1000 served by the seed's Node.js app (bench/seed/channel-state.js, on
   node-ari-client), for comparison; `npm install` runs there on first use.
@@ -38,6 +39,7 @@ import re
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -140,6 +142,9 @@ class RunResult:
     code: str = ""  # fingerprint of flowrunner's sources when the run started
     error: str | None = None  # the run could not be made
     notes: list[str] = field(default_factory=list)
+    # every call's answer and hangup errors (ms), to pool the percentiles of several rounds
+    answer_errors: list[int] = field(default_factory=list, repr=False)
+    hangup_errors: list[int] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True)
@@ -403,7 +408,7 @@ def resolve_transport(transport: str, logs: Path) -> str:
     """What `--ari-transport auto` picks on this Asterisk: one short run at info level, idle."""
     if transport != "auto":
         return transport
-    probe = Target("transport-probe", "", flowrunner_command("auto", "info"))
+    probe = Target("transport-probe", "", flowrunner_command("auto", logs, "info"))
     app = App(probe, logs)
     try:
         app.start()
@@ -417,8 +422,18 @@ def resolve_transport(transport: str, logs: Path) -> str:
         app.stop()
 
 
-def flowrunner_command(transport: str, level: str = "warning") -> tuple[str, ...]:
-    return (str(FLOWRUNNER), "serve", str(FLOW), "--log-level", level, "--ari-transport", transport)
+def flowrunner_command(transport: str, logs: Path, level: str = "warning") -> tuple[str, ...]:
+    """`serve` with its defaults, but its calls kept in a SQLite file of the bench's own (the
+    default kind of store), never in the user's."""
+    options = (
+        "--log-level",
+        level,
+        "--ari-transport",
+        transport,
+        "--state",
+        str(logs / "calls.db"),
+    )
+    return (str(FLOWRUNNER), "serve", str(FLOW), *options)
 
 
 def seed_ready() -> str | None:
@@ -541,12 +556,14 @@ def _run(target: Target, app: App | None, result: RunResult, logs: Path, quiet_s
 def record_calls(result: RunResult, report: sipcall.CallReport) -> None:
     result.ok, result.failed = report.ok_count, report.failed_count
     result.ring = Stat.of([c.ring_ms for c in report.calls if c.ring_ms is not None])
-    result.answer_error = Stat.of(
-        [abs(c.answer_ms - ANSWER_AT_MS) for c in report.calls if c.answer_ms is not None]
-    )
-    result.hangup_error = Stat.of(
-        [abs(c.hangup_ms - HANGUP_AT_MS) for c in report.calls if c.hangup_ms is not None]
-    )
+    result.answer_errors = [
+        abs(c.answer_ms - ANSWER_AT_MS) for c in report.calls if c.answer_ms is not None
+    ]
+    result.hangup_errors = [
+        abs(c.hangup_ms - HANGUP_AT_MS) for c in report.calls if c.hangup_ms is not None
+    ]
+    result.answer_error = Stat.of(result.answer_errors)
+    result.hangup_error = Stat.of(result.hangup_errors)
     # "after ANSWER" etc.: keep the reason, drop the per-call detail, to count kinds.
     reasons = Counter(re.sub(r"\d+", "N", c.reason) for c in report.failed)
     result.failure_reasons = dict(reasons.most_common(5))
@@ -623,6 +640,38 @@ def comparison(results: list[RunResult]) -> str:
                 str(r.session_limit_warnings), str(r.channels_left),
             ])  # fmt: skip
     return markdown(header, rows)
+
+
+def pool(results: list[RunResult]) -> list[RunResult]:
+    """One result per target and rate: the calls of its rounds together (percentiles over all
+    of them, counts summed), and the median of their CPU figures. One round is left as it is."""
+    groups: dict[tuple[str, float], list[RunResult]] = {}
+    for r in results:
+        groups.setdefault((r.target, r.rate), []).append(r)
+    return [runs[0] if len(runs) == 1 else _pooled(runs) for runs in groups.values()]
+
+
+def _pooled(runs: list[RunResult]) -> RunResult:
+    made = [r for r in runs if r.error is None]
+    if not made:
+        return runs[0]
+    answer = [ms for r in made for ms in r.answer_errors]
+    hangup = [ms for r in made for ms in r.hangup_errors]
+
+    def median(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return round(statistics.median(known), 2) if known else None
+
+    first = made[0]
+    return RunResult(
+        first.target, first.transport, first.rate, sum(r.seconds for r in made),
+        sum(r.calls for r in made), sum(r.ok for r in made), sum(r.failed for r in made),
+        answer_error=Stat.of(answer), hangup_error=Stat.of(hangup),
+        app_cpu_ms=median([r.app_cpu_ms for r in made]),
+        asterisk_cpu_ms=median([r.asterisk_cpu_ms for r in made]),
+        session_limit_warnings=sum(r.session_limit_warnings for r in made),
+        channels_left=max(r.channels_left for r in made),
+    )  # fmt: skip
 
 
 def checks(results: list[RunResult]) -> list[str]:
@@ -720,7 +769,9 @@ def targets(names: list[str], transports: list[str], logs: Path) -> list[Target]
             for transport in transports:
                 label = "flowrunner" if transport == "auto" else f"flowrunner-{transport}"
                 used = resolve_transport(transport, logs)
-                found.append(Target(label, "1000", flowrunner_command(transport), transport=used))
+                found.append(
+                    Target(label, "1000", flowrunner_command(transport, logs), transport=used)
+                )
         elif name == "seed":
             if (why := seed_ready()) is not None:
                 print(f"bench: skipping the seed target: {why}", file=sys.stderr)
@@ -744,6 +795,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quiet-wait", type=float, default=60.0, metavar="S",
         help="before each run, wait up to S s for other processes to stop using CPU",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="run every target this many times at each rate, in turn; the goals are then "
+        "judged on all their calls together (pooled percentiles, median CPU)",
     )  # fmt: skip
     parser.add_argument(
         "--retries", type=int, default=2,
@@ -777,7 +833,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ensure_asterisk()
         info = machine()
         chosen = targets(_split(args.targets), _split(args.transport), logs)
-        plan = Plan(args.seconds, logs, args.quiet_wait, args.retries)
+        plan = Plan(args.seconds, logs, args.quiet_wait, args.retries, max(1, args.rounds))
         results = bench(chosen, rates, plan)
     print(render(info, results))
     if args.json:
@@ -802,13 +858,14 @@ class Plan:
     logs: Path
     quiet_s: float  # how long to wait for a quiet machine before each run
     retries: int  # runs again when other processes shared the cores
+    rounds: int = 1  # the targets run this many times in turn at each rate
 
 
 def bench(chosen: list[Target], rates: list[float], plan: Plan) -> list[RunResult]:
     """Every target at each rate; rates outer, so targets compared at one rate ran close in time."""
     results = []
     for rate in rates:
-        for target in chosen:
+        for target in [t for _ in range(plan.rounds) for t in chosen]:  # in turn, round by round
             print(
                 f"bench: {target.name} at {rate:g} calls/s for {plan.seconds:g} s", file=sys.stderr
             )
@@ -841,9 +898,13 @@ def render(info: dict[str, str], results: list[RunResult]) -> str:
     for name in dict.fromkeys(r.target for r in results):
         parts += ["", target_table(name, [r for r in results if r.target == name])]
     parts += ["", "### Comparison (same run)", "", comparison(results)]
+    pooled = pool(results)
+    if len(pooled) < len(results):
+        rounds = len(results) // len(pooled)
+        parts += ["", f"### All {rounds} rounds together", "", comparison(pooled)]
     if len(codes := {r.code for r in results}) > 1:
         parts += ["", f"**flowrunner's code changed during the sweep**: {', '.join(sorted(codes))}"]
-    if goal_lines := checks(results):
+    if goal_lines := checks(pooled):
         parts += ["", "### Goals", "", *goal_lines]
     return "\n".join(parts)
 
