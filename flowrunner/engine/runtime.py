@@ -182,11 +182,12 @@ class Runtime:
             self._left(call)
 
     def _left(self, call: Call) -> None:
-        """The channel left the app. A call whose flow is in its final state has finished, even
-        while a request is still in flight (Asterisk may send the StasisEnd of a hangup before
-        the hangup's answer): the order in which the two come must not change how it ended."""
+        """The channel left the app. If the flow had sent it away (a hangup, a continue) and
+        is now in its final state, the call has finished, even with that request's answer still
+        to come: a loaded Asterisk sends the StasisEnd of a hangup before the hangup's answer,
+        and the order of the two must not change how the call ended."""
         state = call.compiled.flow.states.get(call.current)
-        if state is not None and state.final:
+        if call.leaving and state is not None and state.final:
             self._finish(call)
         else:
             self.end(call, "left the app")

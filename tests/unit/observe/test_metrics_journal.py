@@ -155,9 +155,7 @@ def test_a_call_taken_over_from_the_store_counts_as_taken_over_then_ends(
     second.post({"type": "StasisEnd", "application": "channel-state", "channel": channel})
     second.drain()
     assert value(metrics, "flowrunner_calls_active", **call) == 0
-    # its flow's `StasisEnd: ended` reached the final state: finished, though a request of the
-    # taken-over call was still in flight (as when nothing is)
-    ended = {**call, "by": "caller", "reason": "flow finished"}
+    ended = {**call, "by": "caller", "reason": "left the app"}
     assert value(metrics, "flowrunner_calls_ended_total", **ended) == 1
 
 
