@@ -37,7 +37,9 @@ STOPPED_MARGIN = 1.0  # a sound stopped before its end plays this much longer in
 
 @dataclass
 class Recording:
-    """A recorded call: its start, and its events and replies, each at seconds from the start."""
+    """A recorded call: its start, and its events and replies, each at seconds from the start,
+    unrounded: a request's send time is its reply's time less how long it took, and two requests
+    sent a fraction of a millisecond apart keep their order only at full precision."""
 
     start: dict[str, Any]
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
@@ -58,7 +60,7 @@ def read_recording(path: Path) -> Recording:
     began = next((_t(e) for e in entries if _type(e) == "StasisStart"), _t(entries[0]))
     recording.began = began
     for entry in entries[1:]:
-        at = round(max(0.0, _t(entry) - began), 3)
+        at = max(0.0, _t(entry) - began)
         if entry.get("kind") == "event" and isinstance(entry.get("event"), dict):
             recording.events.append((at, entry["event"]))
         elif entry.get("kind") == "reply":
@@ -259,7 +261,8 @@ def _web(recording: Recording, notes: list[str]) -> list[dict[str, Any]]:
 def _actions(recording: Recording) -> list[tuple[float, str]]:
     """The call's ARI requests, in the order they were sent, at the time they were sent."""
     sent = [(at - _took(r), _action(r)) for at, r in recording.replies if _action(r)]
-    return [(round(max(0.0, at), 3), action) for at, action in sorted(sent, key=lambda s: s[0])]
+    sent.sort(key=lambda s: s[0])  # stable: a tie keeps the order the replies came in
+    return [(round(max(0.0, at), 3), action) for at, action in sent]
 
 
 def _simulated(compiled: CompiledFlow, case: dict[str, Any]) -> tuple[list[tuple[float, str]], str]:

@@ -44,7 +44,7 @@ class Recorder:
     def replied(
         self, call: str, request: Request | WebRequest, response: Response, seconds: float
     ) -> None:
-        entry: dict[str, Any] = {"t": self.wall(), "kind": "reply", "seconds": round(seconds, 4)}
+        entry: dict[str, Any] = {"t": self.wall(), "kind": "reply", "seconds": round(seconds, 6)}
         if isinstance(request, WebRequest):
             entry["web"] = {"method": request.method, "url": request.safe_url}
             entry["body"] = response.body

@@ -3,6 +3,7 @@ test case that passes on the flow version it ran, and shows the diff on another.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fakes import REPO, write_file
@@ -133,3 +134,30 @@ def test_a_recorded_key_that_is_no_dtmf_key_is_not_replayed(tmp_path: Path) -> N
     made = replay(read_recording(record), None, "x")
     assert "caller" not in made.case
     assert "a key at 1.5s is no DTMF key: not replayed" in made.notes
+
+
+def test_requests_answered_within_a_millisecond_keep_the_order_they_were_sent(
+    tmp_path: Path,
+) -> None:
+    # As a loaded machine recorded it: continue went out after set_variable's reply, but its
+    # reply took longer, so the times rounded before the subtraction put it first.
+    began = 1796251387.2387
+    entries = [
+        {"t": began, "kind": "start", "channel": "c", "app": "a", "version": "v", "flow": "f"},
+        {"t": began, "kind": "event", "event": {"type": "StasisStart", "channel": {"id": "c"}}},
+        _reply(began + 1.6634, 0.0004, "stop_playback"),
+        _reply(began + 1.66385, 0.0003, "set_variable"),
+        _reply(began + 1.66441, 0.0005, "continue"),
+    ]
+    record = write_file(tmp_path, "".join(json.dumps(e) + "\n" for e in entries), "r.jsonl")
+    made = replay(read_recording(Path(record)), None, "x")
+    assert made.case["expect"]["actions"] == [
+        "1.663s stop_playback",
+        "1.664s set_variable",
+        "1.664s continue",
+    ]
+
+
+def _reply(t: float, seconds: float, action: str) -> dict[str, object]:
+    ari = {"action": action, "method": "POST", "path": "channels/c/x", "params": {}}
+    return {"t": t, "kind": "reply", "seconds": seconds, "ari": ari, "status": 204, "error": ""}
