@@ -33,6 +33,9 @@ class LogJournal:
                 level, "%s %s", channel, message, extra={"channel": channel, "kind": kind, **fields}
             )
 
+    def wants(self, kind: str, level: str) -> bool:
+        return calls_log.isEnabledFor(_LEVELS.get(level, logging.INFO))
+
 
 class TextFormatter(logging.Formatter):
     """One record, one line: a newline in a message (a caller's number may hold one) starts an

@@ -134,6 +134,11 @@ class Journal(Protocol):
         debug, for traces: step (an action started, with its parameters) and vars (variables
         set, with their values, secrets masked)."""
 
+    def wants(self, kind: str, level: str) -> bool:
+        """Whether records of this kind and level (`fields["level"]`, info by default) are
+        read at all; the answer must not change. The engine builds no record nobody reads:
+        at `--log-level warning`, an event's line and fields cost more than handling it."""
+
 
 class Tap(Protocol):
     """What a recorder is shown of each call (`serve --record`): its start, the ARI events of

@@ -61,9 +61,13 @@ class FakeTransport:
 @dataclass
 class Journal:
     records: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+    reads: frozenset[str] | None = None  # the kinds it says it wants; None: every kind
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
         self.records.append((channel, kind, message, fields))
+
+    def wants(self, kind: str, level: str) -> bool:
+        return self.reads is None or kind in self.reads
 
     def kinds(self, channel: str) -> list[str]:
         return [kind for ch, kind, _, _ in self.records if ch == channel]

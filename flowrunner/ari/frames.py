@@ -1,11 +1,13 @@
-"""The events WebSocket, incoming side: RFC 6455 frames from the server, taken from whatever bytes
-have arrived, never waiting for more.
+"""The events WebSocket's frames: those from the server, taken from whatever bytes have arrived,
+never waiting for more; and the text frames flowrunner sends (`text_frame`).
 
 websocket-client reads a frame with blocking calls until the frame is whole: a frame dripped a
 byte at a time held the live loop, and every engine timer, for as long as the drip lasted, and a
 frame of any size was buffered whole (a 200 MB frame: 628 MB of memory). Here the loop takes
 what the socket has each time it is readable (`receive`), and `FrameReader` keeps the bytes of
-an unfinished frame until the rest comes. websocket-client still does the handshake and sends.
+an unfinished frame until the rest comes. websocket-client still does the handshake and sends
+control frames; REST requests go as frames built here, in one piece (its send path builds a
+frame object, masks it, takes a lock and polls the socket: more work than the request's JSON).
 
 A message over `MAX_MESSAGE` bytes is refused as soon as a frame header announces it, before
 any of its payload is kept: `MessageTooBig`. So is anything a server may not send (a masked
@@ -165,3 +167,25 @@ def _header(buffer: bytearray, start: int) -> tuple[bool, int, int, int] | None:
             return None
         size = int.from_bytes(buffer[start + 2 : start + head], "big")
     return bool(first & 0x80), first & 0x0F, size, head
+
+
+def text_frame(text: str, key: bytes) -> bytes:
+    """A client's text frame (RFC 6455 5.2), whole and unfragmented, masked with `key` (4 bytes
+    of a strong random source: `masks.MaskKeys`)."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        head = bytes((0x80 | TEXT, 0x80 | size))
+    elif size < 2**16:
+        head = bytes((0x80 | TEXT, 0x80 | 126)) + size.to_bytes(2, "big")
+    else:
+        head = bytes((0x80 | TEXT, 0x80 | 127)) + size.to_bytes(8, "big")
+    return head + key + masked(payload, key)
+
+
+def masked(payload: bytes, key: bytes) -> bytes:
+    """`payload` XOR the repeated `key`: one operation on two big integers, not a byte loop."""
+    size = len(payload)
+    keys = (key * (size // 4 + 1))[:size]
+    mixed = int.from_bytes(payload, "little") ^ int.from_bytes(keys, "little")
+    return mixed.to_bytes(size, "little")

@@ -26,7 +26,9 @@ from typing import Any
 import websocket
 
 from ..ports import Done, Request, Response
+from .frames import text_frame
 from .http import HttpTransport, response_from
+from .masks import MaskKeys
 
 Submit = Callable[[Request, Done], None]
 
@@ -56,6 +58,7 @@ class WebSocketRest:
         self._pending: dict[str, tuple[Request, Done, float]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._keys = MaskKeys()
 
     @property
     def connected(self) -> bool:
@@ -82,14 +85,16 @@ class WebSocketRest:
             return
         request_id = str(next(self._ids))
         try:
-            text = json.dumps(rest_message(request_id, request))
+            frame = text_frame(json.dumps(rest_message(request_id, request)), self._keys(4))
         except (ValueError, TypeError, RecursionError) as error:  # e.g. a lone surrogate
             done(Response(0, error=f"cannot send: {type(error).__name__}"))
             return
         with self._lock:
             self._pending[request_id] = (request, done, time.monotonic())
         try:
-            ws.send(text)
+            if ws.sock is None:
+                raise websocket.WebSocketConnectionClosedException("socket is already closed")
+            ws.sock.sendall(frame)  # waits at most the socket's timeout (5 s) for room
         except (websocket.WebSocketException, OSError) as error:
             # Not sent whole, so never run: HTTP takes it. Part of a frame may have gone, so the
             # link is broken: the live loop sees `send_error` and reconnects.

@@ -56,10 +56,13 @@ class Throttle:
             entry.since, entry.count = now, 0
 
 
+_DECODER = json.JSONDecoder()  # RFC 8259 8.1: JSON between systems is UTF-8
+
+
 def json_object(data: bytes, skipped: Throttle) -> dict[str, Any] | None:
     """A message from Asterisk as a JSON object; None, said (rate-limited), when it is not one."""
     try:
-        message = json.loads(data)
+        message = _DECODER.decode(data.decode())  # json.loads would first guess the encoding
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
         skipped.warn("not JSON", f"{type(error).__name__}: {error}"[:200])
         return None

@@ -48,7 +48,8 @@ class StepContext:
     # -- requests and timers -----------------------------------------------------------------
 
     def send(self, request: Request, tag: str | None = None) -> None:
-        request = dataclasses.replace(request, step=self.running.action)
+        if request.step != self.running.action:  # a copy costs more than the request itself
+            request = dataclasses.replace(request, step=self.running.action)
         if self.call.ended:
             self.runtime.sender.at_once(request, self.call.channel_id, self.call)
         else:
@@ -99,6 +100,8 @@ class StepContext:
 
     def set_vars(self, values: Mapping[str, Any]) -> None:
         self.call.vars.update(values)
+        if not self.runtime.journal.wants("vars", "debug"):
+            return
         shown = {name: masked(value, self.call.secrets) for name, value in values.items()}
         line = f"vars set: {', '.join(values)}"  # for traces: the values, secrets masked
         self.runtime.journal.record(self.call.channel_name, "vars", line, vars=shown, level="debug")
@@ -176,6 +179,8 @@ class StepContext:
         return text
 
     def note(self, message: str, **fields: Any) -> None:
+        if not self.runtime.journal.wants("action", fields.get("level", "info")):
+            return
         fields = self._timing() | fields
         self.runtime.journal.record(self.call.channel_name, "action", message, **fields)
 

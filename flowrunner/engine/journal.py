@@ -18,10 +18,21 @@ class Fanout:
 
     def __init__(self, *journals: Journal) -> None:
         self.journals = journals
+        self._wanted: dict[tuple[str, str], tuple[Journal, ...]] = {}  # who reads each kind
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
-        for journal in self.journals:
+        for journal in self._readers(kind, fields.get("level", "info")):
             journal.record(channel, kind, message, **dict(fields))
+
+    def wants(self, kind: str, level: str) -> bool:
+        return bool(self._readers(kind, level))
+
+    def _readers(self, kind: str, level: str) -> tuple[Journal, ...]:
+        readers = self._wanted.get((kind, level))
+        if readers is None:
+            readers = tuple(j for j in self.journals if j.wants(kind, level))
+            self._wanted[(kind, level)] = readers
+        return readers
 
 
 def record_event(
@@ -33,6 +44,8 @@ def record_event(
     secrets: Sequence[str] = (),
 ) -> None:
     level = "debug" if event.type == "ChannelVarset" else "info"  # five a call
+    if not journal.wants("event", level):
+        return
     line = event_line(event, who, hide)
     detail = event_fields(event, hide, secrets)
     journal.record(channel, "event", line, event=event.type, fields=detail, level=level)

@@ -92,12 +92,10 @@ class Runtime:
     def drain(self) -> None:
         """Process every message posted so far, in order; then keep the calls they changed (once
         due: `Keeping`)."""
-        while True:
-            try:
-                message = self.inbox.get_nowait()
-            except queue.Empty:
-                return self.keeping.flush()
-            self.process(message)
+        inbox = self.inbox
+        while not inbox.empty():  # this thread alone takes from it: not empty stays so
+            self.process(inbox.get_nowait())
+        self.keeping.flush()
 
     def fire_due_timers(self) -> None:
         for due in self.timers.pop_due():
@@ -271,14 +269,15 @@ class Runtime:
 
     def after_moves(self, call: Call, source: str, reason: str, **fields: Any) -> bool:
         """Act on the states the machine left and entered: exits, loop guards, entries."""
-        moves = call.take_moves()
+        moves, told = call.take_moves(), self.journal.wants("transition", "info")
         for move, state in moves:
             if move == "left":
                 self._leave(call, state)
                 continue
-            line = f"{source or '(start)'} -> {state} ({reason})"
-            fields |= {"source": source, "target": state, "reason": reason}
-            self.journal.record(call.channel_name, "transition", line, **fields)
+            if told:
+                line = f"{source or '(start)'} -> {state} ({reason})"
+                fields |= {"source": source, "target": state, "reason": reason}
+                self.journal.record(call.channel_name, "transition", line, **fields)
             source = state
             tripped = call.count_entry(state)
             if tripped:
@@ -339,10 +338,10 @@ class Runtime:
 
     def _start_action(self, call: Call, index: int) -> None:
         running, params = call.start_step(index)
-        shown = step_params(params, call.secrets)
-        line = f"{running.action} started"  # for traces: the parameters it was given
-        fields = {"action": running.action, "params": shown, "level": "debug"}
-        self.journal.record(call.channel_name, "step", line, **fields)
+        if self.journal.wants("step", "debug"):  # for traces: the parameters it was given
+            shown = step_params(params, call.secrets)
+            fields = {"action": running.action, "params": shown, "level": "debug"}
+            self.journal.record(call.channel_name, "step", f"{running.action} started", **fields)
         running.step.start(self.context(call, running))
 
     # -- failures and the end of a call ------------------------------------------------------

@@ -64,6 +64,9 @@ class MetricsJournal:
         if handler is not None:
             handler(channel, fields)
 
+    def wants(self, kind: str, level: str) -> bool:
+        return kind in self.handlers
+
     def _start(self, channel: str, fields: dict[str, Any]) -> None:
         flow, version = fields.get("flow"), fields.get("version")
         if not isinstance(flow, str) or not isinstance(version, str) or channel in self.calls:

@@ -32,5 +32,8 @@ class TraceJournal:
         if kind == "end":  # written now, not when held long enough; what comes later, at once
             self.files.finish(channel)
 
+    def wants(self, kind: str, level: str) -> bool:
+        return True  # all of it, debug included: a trace is the call's whole story
+
     def close(self) -> None:
         self.files.close()

@@ -80,6 +80,9 @@ class _Recorder:
             self.ended, self.final_state = True, str(fields.get("state", ""))
             self.ended_by = str(fields.get("by", ""))
 
+    def wants(self, kind: str, level: str) -> bool:
+        return True
+
 
 def simulate(
     compiled: CompiledFlow,

@@ -41,11 +41,9 @@ class RequestStep(Step):
 
     def start(self, ctx: Context) -> None:
         path = self.path.format(channel=quote(ctx.channel, safe=""))
-        again = self.harmless_twice
-        ctx.send(
-            Request(self.method, path, self.params, action=self.action, harmless_twice=again),
-            "reply",
-        )
+        action = self.action  # its own step: no copy of the request is made to say so
+        request = Request(self.method, path, self.params, None, action, action, self.harmless_twice)
+        ctx.send(request, "reply")
         if self.leaves:
             ctx.leaving()
 

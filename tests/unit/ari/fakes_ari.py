@@ -2,6 +2,8 @@
 
 - `FakeWebSocket`: the events WebSocket. Its `sock` is one end of a socketpair, and the test
   writes real RFC 6455 server frames into the other end, which the loop reads as from Asterisk.
+  The client frames the session writes to `sock` itself (its REST requests) are unmasked and
+  read as if sent with `send`.
 - `FakeConnector`: the `connect` of `AriSession`, handing out scripted sockets or errors; when
   the script is used up it stops the session.
 - `FakeHttp`: the real `HttpTransport` (worker pool, `submit`) with `call` answered here.
@@ -46,6 +48,28 @@ def server_frame(opcode: int, payload: bytes = b"", fin: bool = True) -> bytes:
     return struct.pack("!BBQ", first, 127, len(payload)) + payload
 
 
+def client_text(frame: bytes) -> str:
+    """The text of one whole, masked client frame (RFC 6455 5.2), decoded the slow, plain way."""
+    assert frame[0] == 0x80 | TEXT, "one whole text frame"
+    assert frame[1] & 0x80, "masked, as a client must"
+    size, at = frame[1] & 0x7F, 2
+    if size >= 126:
+        width = 2 if size == 126 else 8
+        size, at = int.from_bytes(frame[2 : 2 + width], "big"), 2 + width
+    key, payload = frame[at : at + 4], frame[at + 4 :]
+    assert len(payload) == size, "the frame holds its payload, no more, no less"
+    return bytes(byte ^ key[i % 4] for i, byte in enumerate(payload)).decode()
+
+
+class _FramesSocket(socket.socket):
+    """A socketpair end whose `sendall` takes the session's client frames to its fake."""
+
+    fake: FakeWebSocket
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        self.fake.send(client_text(bytes(data)))
+
+
 class FakeWebSocket:
     """What the loop uses of `websocket.WebSocket`; what "Asterisk" sends, the test writes."""
 
@@ -55,7 +79,9 @@ class FakeWebSocket:
         on_ping: Callable[[FakeWebSocket], None] | None = None,
     ) -> None:
         self.sock: socket.socket | None
-        self.sock, self._peer = socket.socketpair()
+        own, self._peer = socket.socketpair()
+        self.sock = _FramesSocket(own.family, own.type, fileno=own.detach())
+        self.sock.fake = self
         self._own = self.sock
         self.sock.settimeout(5.0)  # as websocket-client leaves it: the loop must not wait on it
         self.on_send, self.on_ping = on_send, on_ping

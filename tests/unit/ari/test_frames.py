@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes_ari import server_frame
+import websocket
+from fakes_ari import client_text, server_frame
 
 from flowrunner.ari.frames import (
     BINARY,
@@ -28,6 +29,7 @@ from flowrunner.ari.frames import (
     MessageTooBig,
     ProtocolError,
     receive,
+    text_frame,
 )
 
 
@@ -241,3 +243,14 @@ def test_receive_takes_every_whole_tls_record_so_none_hides_from_select(tls_pair
     assert readable(client)
     assert receive(client) == b"y" * 40_000
     assert receive(client) == b""
+
+
+@pytest.mark.parametrize("size", [0, 1, 5, 125, 126, 127, 2**16 - 1, 2**16, 70_001])
+def test_a_text_frame_is_byte_for_byte_what_websocket_client_would_send(size: int) -> None:
+    text = ("é" if size >= 2 else "").ljust(size - 1 if size >= 2 else size, "a")  # `size` bytes
+    assert len(text.encode()) == size
+    key = b"\x9d\x02\xff\x41"
+    expected = websocket.ABNF.create_frame(text, websocket.ABNF.OPCODE_TEXT)
+    expected.get_mask_key = lambda length: key
+    assert text_frame(text, key) == expected.format()
+    assert client_text(text_frame(text, key)) == text

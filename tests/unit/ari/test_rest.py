@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import websocket
+from fakes_ari import client_text
 
 from flowrunner.ari.http import HttpTransport
 from flowrunner.ari.rest import SwitchingTransport, WebSocketRest, reply_of
@@ -15,14 +16,17 @@ from flowrunner.ports import Done, Request, Response
 
 
 class FakeSocket:
+    """The events WebSocket: the frames written to its `sock` are read back as requests."""
+
     def __init__(self, error: Exception | None = None) -> None:
         self.sent: list[dict[str, Any]] = []
         self.error = error
+        self.sock = self
 
-    def send(self, text: str) -> None:
+    def sendall(self, frame: bytes) -> None:
         if self.error is not None:
             raise self.error
-        self.sent.append(json.loads(text))
+        self.sent.append(json.loads(client_text(frame)))
 
 
 class Fallback:

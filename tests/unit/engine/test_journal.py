@@ -1,11 +1,19 @@
-"""The journal's fan-out: every record reaches every journal, each with fields of its own."""
+"""The journal's fan-out: every record reaches every journal that reads its kind, each with
+fields of its own; and the records nobody reads, which the engine does not build."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from fakes import FakeTransport, Journal, Rig
+
 from flowrunner.engine.journal import Fanout, event_fields, masked, recorded, step_params
+from flowrunner.engine.machine import CompiledFlow
+from flowrunner.engine.runtime import Runtime
+from flowrunner.logs import LogJournal
 from flowrunner.ports import Event
+from flowrunner.sim.clock import VirtualClock
 
 
 class Popping:
@@ -17,6 +25,9 @@ class Popping:
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
         fields.pop("level", None)
         self.seen.append((channel, kind, message, fields))
+
+    def wants(self, kind: str, level: str) -> bool:
+        return True
 
 
 def test_every_journal_gets_every_record_with_all_its_fields() -> None:
@@ -77,3 +88,66 @@ def test_step_parameters_never_show_headers_bodies_queries_or_credentials() -> N
         "into": "reply",
         "media": "sound:***",
     }
+
+
+class Reading(Popping):
+    """A journal that reads only some kinds of record."""
+
+    def __init__(self, *kinds: str) -> None:
+        super().__init__()
+        self.kinds = kinds
+
+    def wants(self, kind: str, level: str) -> bool:
+        return kind in self.kinds
+
+
+def test_the_fanout_hands_each_record_only_to_the_journals_that_read_its_kind() -> None:
+    ends, everything = Reading("end"), Popping()
+    fanout = Fanout(ends, everything)
+    fanout.record("SIP/1", "event", "event StasisStart")
+    fanout.record("SIP/1", "end", "ended", by="caller")
+    assert [kind for _, kind, _, _ in ends.seen] == ["end"]
+    assert [kind for _, kind, _, _ in everything.seen] == ["event", "end"]
+    assert fanout.wants("event", "info")
+    assert not Fanout(ends).wants("event", "info")
+
+
+def test_the_log_journal_wants_what_the_log_level_shows() -> None:
+    calls_log = logging.getLogger("flowrunner.calls")
+    before = calls_log.level
+    try:
+        calls_log.setLevel(logging.WARNING)
+        assert not LogJournal().wants("event", "info")
+        assert LogJournal().wants("action", "warning")
+        calls_log.setLevel(logging.DEBUG)
+        assert LogJournal().wants("step", "debug")
+    finally:
+        calls_log.setLevel(before)
+
+
+def test_a_call_runs_the_same_when_nobody_reads_its_events_steps_or_transitions(
+    channel_state: CompiledFlow,
+) -> None:
+    """The engine skips building the records nobody reads (at --log-level warning, most of
+    them): the call must not change, and what is read must still come."""
+    transport, clock, journal = (
+        FakeTransport(),
+        VirtualClock(),
+        Journal(reads=frozenset({"start", "end"})),
+    )
+    rig = Rig(Runtime([channel_state], transport, clock, journal), transport, clock, journal)
+    rig.event("StasisStart")
+    rig.answer_all()
+    rig.at(2.0)
+    rig.answer_all()
+    rig.at(6.0)
+    rig.answer_all()
+    rig.event("StasisEnd")
+    assert rig.actions() == [
+        "POST channels/c1/ring",
+        "POST channels/c1/answer",
+        "POST channels/c1/silence",
+        "DELETE channels/c1",
+    ]
+    assert journal.kinds("PJSIP/c1") == ["start", "end"]
+    assert journal.records[-1][3]["reason"] == "flow finished"
