@@ -169,10 +169,9 @@ def _header(buffer: bytearray, start: int) -> tuple[bool, int, int, int] | None:
     return bool(first & 0x80), first & 0x0F, size, head
 
 
-def text_frame(text: str, key: bytes) -> bytes:
-    """A client's text frame (RFC 6455 5.2), whole and unfragmented, masked with `key` (4 bytes
-    of a strong random source: `masks.MaskKeys`)."""
-    payload = text.encode()
+def text_frame(payload: bytes, key: bytes) -> bytes:
+    """A client's text frame (RFC 6455 5.2) holding `payload` (UTF-8 text), whole and
+    unfragmented, masked with `key` (4 bytes of a strong random source: `masks.MaskKeys`)."""
     size = len(payload)
     if size < 126:
         head = bytes((0x80 | TEXT, 0x80 | size))

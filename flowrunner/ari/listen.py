@@ -22,7 +22,6 @@ import contextlib
 import dataclasses
 import hmac
 import itertools
-import json
 import logging
 import os
 import selectors
@@ -39,6 +38,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from .. import fastjson
 from ..ports import Done, Request, Response, Transport
 from .event_filter import Reacted, set_filter
 from .frames import MAX_MESSAGE, Closed, receive
@@ -114,12 +114,12 @@ class Peer:
             return
         request_id = str(next(self._ids))
         try:
-            text = json.dumps(rest_message(request_id, self._for_asterisk(request)))
+            text = fastjson.dumps(rest_message(request_id, self._for_asterisk(request)))
         except (ValueError, TypeError, RecursionError) as error:  # e.g. a lone surrogate
             done(Response(0, error=f"cannot send: {type(error).__name__}"))
             return
         self._pending[request_id] = (done, time.monotonic())
-        self.protocol.send_text(text.encode())
+        self.protocol.send_text(text)
         self.flush()
 
     def _for_asterisk(self, request: Request) -> Request:

@@ -17,7 +17,6 @@ Every `submit` calls its `done` exactly once, whatever happens.
 from __future__ import annotations
 
 import itertools
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,6 +24,7 @@ from typing import Any
 
 import websocket
 
+from .. import fastjson
 from ..ports import Done, Request, Response
 from .frames import text_frame
 from .http import HttpTransport, response_from
@@ -85,7 +85,7 @@ class WebSocketRest:
             return
         request_id = str(next(self._ids))
         try:
-            frame = text_frame(json.dumps(rest_message(request_id, request)), self._keys(4))
+            frame = text_frame(fastjson.dumps(rest_message(request_id, request)), self._keys(4))
         except (ValueError, TypeError, RecursionError) as error:  # e.g. a lone surrogate
             done(Response(0, error=f"cannot send: {type(error).__name__}"))
             return
@@ -129,7 +129,7 @@ def rest_message(request_id: str, request: Request) -> dict[str, str]:
     }
     if request.body is not None:
         message["content_type"] = "application/json"
-        message["message_body"] = json.dumps(request.body)
+        message["message_body"] = fastjson.dumps(request.body).decode()
     return message
 
 

@@ -4,12 +4,13 @@ the next are counted, and their number logged once a minute while they keep comi
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .. import fastjson
 
 EVERY = 60.0  # seconds between two lines about one kind
 
@@ -56,14 +57,11 @@ class Throttle:
             entry.since, entry.count = now, 0
 
 
-_DECODER = json.JSONDecoder()  # RFC 8259 8.1: JSON between systems is UTF-8
-
-
 def json_object(data: bytes, skipped: Throttle) -> dict[str, Any] | None:
     """A message from Asterisk as a JSON object; None, said (rate-limited), when it is not one."""
     try:
-        message = _DECODER.decode(data.decode())  # json.loads would first guess the encoding
-    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        message = fastjson.loads(data)
+    except (ValueError, RecursionError) as error:  # orjson.JSONDecodeError is a ValueError
         skipped.warn("not JSON", f"{type(error).__name__}: {error}"[:200])
         return None
     if not isinstance(message, dict):

@@ -11,9 +11,9 @@ with Asterisk then sees through."""
 
 from __future__ import annotations
 
-import json
 import time
 
+from .. import fastjson
 from ..ports import Clock, Keeper
 from .call import Call
 from .snapshot import snapshot
@@ -50,7 +50,7 @@ class Keeping:
         assert self.keeper is not None
         started = time.perf_counter()
         flow = call.compiled.flow
-        text = json.dumps(snapshot(call, self.clock), separators=(",", ":"))
+        text = fastjson.dumps(snapshot(call, self.clock)).decode()
         self.keeper.keep(call.channel_id, text, flow.version, flow.text)
         self.costs.append(time.perf_counter() - started)
         if len(self.costs) > 200_000:

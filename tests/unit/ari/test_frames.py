@@ -252,5 +252,5 @@ def test_a_text_frame_is_byte_for_byte_what_websocket_client_would_send(size: in
     key = b"\x9d\x02\xff\x41"
     expected = websocket.ABNF.create_frame(text, websocket.ABNF.OPCODE_TEXT)
     expected.get_mask_key = lambda length: key
-    assert text_frame(text, key) == expected.format()
-    assert client_text(text_frame(text, key)) == text
+    assert text_frame(text.encode(), key) == expected.format()
+    assert client_text(text_frame(text.encode(), key)) == text
