@@ -1,6 +1,8 @@
 """Keeping calls: the calls that messages changed are written down a moment later (`within`
 seconds), once, with whatever else changed them meanwhile: a snapshot each, as JSON, handed to
-the keeper, which writes it off the runtime's thread. A call that ended is forgotten. With no
+the keeper, which writes it off the runtime's thread. A call that ended is forgotten in the same
+way, with the next calls kept: each hand-over to the keeper is a batch of the store's (a call's
+end handed over at once made a batch of its own: at 50 calls/s, 500 of 700 batches). With no
 keeper (`--state none`), nothing is kept.
 
 Why wait: one step of a call is a burst of messages (a timer, a request, its reply, the event
@@ -23,27 +25,33 @@ class Keeping:
     def __init__(self, keeper: Keeper | None, clock: Clock, within: float = 0.0) -> None:
         self.keeper, self.clock, self.within = keeper, clock, within
         self.costs: list[float] = []  # seconds each snapshot took on the runtime's thread
-        self.dirty: dict[str, Call] = {}
+        self.dirty: dict[str, Call | None] = {}  # channel -> its call; None: it ended
         self.due = 0.0  # when the calls changed since the last flush are kept
 
     def changed(self, call: Call | None) -> None:
-        if self.keeper is not None and call is not None:
+        if call is not None:
+            self._mark(call.channel_id, call)
+
+    def _mark(self, channel: str, call: Call | None) -> None:
+        if self.keeper is not None:
             if not self.dirty:
                 self.due = self.clock.now() + self.within
-            self.dirty[call.channel_id] = call
+            self.dirty[channel] = call
 
     def due_in(self) -> float | None:
         """Seconds until the changed calls are kept; None when none changed."""
         return max(0.0, self.due - self.clock.now()) if self.dirty else None
 
     def flush(self, now: bool = False) -> None:
-        """Keep each call changed since the last flush (its state now, once), when they are
-        due or `now` (when stopping)."""
+        """Keep each call changed since the last flush (its state now, once) and forget those
+        that ended, when they are due or `now` (when stopping)."""
         if not self.dirty or (not now and self.clock.now() < self.due):
             return
         dirty, self.dirty = self.dirty, {}
-        for call in dirty.values():
-            if not call.ended:
+        for channel, call in dirty.items():
+            if call is None or call.ended:  # a message after its end may have marked it again
+                self.forget(channel)
+            else:
                 self._keep(call)
 
     def _keep(self, call: Call) -> None:
@@ -57,9 +65,11 @@ class Keeping:
             del self.costs[:100_000]
 
     def ended(self, call: Call) -> None:
-        self.dirty.pop(call.channel_id, None)
-        self.forget(call.channel_id)
+        """Forgotten with the next batch: a runner killed before then leaves its snapshot,
+        which the next one's reconciliation ends, since Asterisk no longer has its channel."""
+        self._mark(call.channel_id, None)
 
     def forget(self, channel: str) -> None:
+        """At once (a call another runner took, or one found ended at start-up)."""
         if self.keeper is not None:
             self.keeper.forget(channel)

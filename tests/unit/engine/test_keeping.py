@@ -92,3 +92,27 @@ def test_a_call_over_within_the_moment_is_never_written(tmp_path: Path) -> None:
     run.drain()
     assert keeper.kept == []
     assert keeper.calls == {}
+
+
+def test_a_call_that_ended_is_forgotten_with_the_next_batch_not_on_its_own(
+    tmp_path: Path,
+) -> None:
+    """A call's end handed to the keeper at once made a store batch of its own (at 50 calls/s,
+    most of the batches); it goes with the next calls kept."""
+    keeper = CountingKeeper()
+    run, transport, clock = runtime(tmp_path, keeper)
+    start(run)
+    clock.advance_to(0.05)
+    run.drain()
+    assert list(keeper.calls) == ["c1"]
+    start(run, "c2")
+    run.post({"type": "StasisEnd", "application": "app", "channel": {"id": "c1"}})
+    run.drain()
+    _, done = transport.waiting.pop(0)  # c1's answer, answered after its end
+    done(Response(204))
+    run.drain()
+    assert list(keeper.calls) == ["c1"]  # not yet: within 50 ms of the first change
+    clock.advance_to(0.1)
+    run.drain()
+    assert list(keeper.calls) == ["c2"]
+    assert keeper.kept == ["start", "start"]
