@@ -41,8 +41,10 @@ class RequestStep(Step):
 
     def start(self, ctx: Context) -> None:
         path = self.path.format(channel=quote(ctx.channel, safe=""))
-        action = self.action  # its own step: no copy of the request is made to say so
-        request = Request(self.method, path, self.params, None, action, action, self.harmless_twice)
+        action, again = self.action, self.harmless_twice  # its own step: ctx.send copies none
+        request = Request(
+            self.method, path, self.params, action=action, step=action, harmless_twice=again
+        )
         ctx.send(request, "reply")
         if self.leaves:
             ctx.leaving()
