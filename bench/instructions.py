@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,17 +31,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+from redis_server import free_port  # noqa: E402  (tests/ is not a package: put on the path above)
+
 FLOWRUNNER = REPO / ".venv" / "bin" / "flowrunner"  # not `python -m`: that puts the cwd first
 FLOW = REPO / "flows" / "channel-state.yaml"
 USER = PASSWORD = "bench"
 COLLECTED = re.compile(r"Collected : (\d+)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def instructions(calls: int, rate: float, state: str, folder: Path) -> int:

@@ -40,7 +40,7 @@ from .event_filter import Reacted, set_filter
 from .frames import CLOSE, PING, TEXT, Closed, FrameReader, ProtocolError, receive
 from .http import HttpTransport
 from .masks import MaskKeys
-from .rest import SwitchingTransport, reply_of
+from .rest import SwitchingTransport, reply_of, rest_message
 from .throttle import Throttle, json_object
 
 log = logging.getLogger("flowrunner.ari")
@@ -286,7 +286,7 @@ class AriSession:
         self.rest.attach(ws)
         self._replaced.clear()
         if mode == "auto":  # its answer comes with the events, and switches the transport
-            ws.send(json.dumps(_rest_request(PROBE, "GET", "asterisk/ping")))
+            ws.send(json.dumps(rest_message(PROBE, Request("GET", "asterisk/ping"))))
         log.info(
             "connected to ARI at %s for app %s; REST over %s%s",
             self.config.safe_url,
@@ -461,16 +461,6 @@ def _close(ws: websocket.WebSocket) -> None:
     ws.close(timeout=0)  # sends a close frame if it fits
     if sock is not None:
         sock.close()  # close() does nothing to a link it already thinks down
-
-
-def _rest_request(request_id: str, method: str, uri: str) -> dict[str, str]:
-    return {
-        "type": "RESTRequest",
-        "transaction_id": request_id,
-        "request_id": request_id,
-        "method": method,
-        "uri": uri,
-    }
 
 
 def _close_reason(payload: bytes) -> str:
