@@ -2,8 +2,8 @@
 
 It runs the sandbox's own install under a config directory of its own (`-C`), so it shares the
 binaries and sounds but nothing that would clash: ARI on 127.0.0.1:8089, SIP on 5070, no AMI,
-no outbound WebSockets, and its own run, spool, log and database directories. Started by the
-`second_asterisk` fixture and stopped after the test module.
+no outbound WebSockets, and its own run, spool, log and database directories. The `second`
+fixture of test_two_servers.py starts it and stops it after that module.
 """
 
 from __future__ import annotations
@@ -81,13 +81,12 @@ class SecondAsterisk:
         return done.stdout
 
     def pid(self) -> int | None:
+        """Its process id while it runs (the pid file can outlive it)."""
         path = self._path(DIRS["astrundir"]) / "asterisk.pid"
         text = path.read_text().strip() if path.exists() else ""
-        pid = int(text) if text.isdigit() else None
-        alive = pid is not None and Path(f"/proc/{pid}/comm").exists()
-        return (
-            pid if alive and Path(f"/proc/{pid}/comm").read_text().strip() == "asterisk" else None
-        )
+        comm = Path(f"/proc/{text}/comm")
+        alive = text.isdigit() and comm.exists() and comm.read_text().strip() == "asterisk"
+        return int(text) if alive else None
 
     def log(self) -> str:
         path = self._path(DIRS["astlogdir"]) / "messages.log"

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 from conftest import ARI, AUTH, SANDBOX_DIR, Runner, assert_clean, transitions, wait_until
+from second_asterisk import ARI as SECOND_ARI
 from second_asterisk import SecondAsterisk
 
-FIRST, SECOND = ARI, "http://127.0.0.1:8089/ari"
+FIRST, SECOND = ARI, SECOND_ARI
 # Both dialplans send either extension to the flow. Each server numbers its Local channels from
 # 0, and the log names a call by its channel's name: a different extension on each server keeps
 # the names apart.
