@@ -41,9 +41,13 @@ class RequestStep(Step):
 
     def start(self, ctx: Context) -> None:
         path = self.path.format(channel=quote(ctx.channel, safe=""))
-        action, again = self.action, self.harmless_twice  # its own step: ctx.send copies none
         request = Request(
-            self.method, path, self.params, action=action, step=action, harmless_twice=again
+            self.method,
+            path,
+            self.params,
+            action=self.action,
+            step=self.action,  # its own step: ctx.send makes no copy of the request to say so
+            harmless_twice=self.harmless_twice,
         )
         ctx.send(request, "reply")
         if self.leaves:
