@@ -46,8 +46,8 @@ def sandbox(*args: str) -> str:
     return done.stdout
 
 
-def ari(method: str, path: str, **params: Any) -> Any:
-    reply = requests.request(method, f"{ARI}/{path}", params=params, auth=AUTH, timeout=10)
+def ari(method: str, path: str, server: str = ARI, **params: Any) -> Any:
+    reply = requests.request(method, f"{server}/{path}", params=params, auth=AUTH, timeout=10)
     reply.raise_for_status()
     return reply.json() if reply.content else None
 
@@ -62,8 +62,8 @@ def wait_until(check: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def channels_left() -> list[str]:
-    return [c["name"] for c in ari("GET", "channels")]
+def channels_left(server: str = ARI) -> list[str]:
+    return [c["name"] for c in ari("GET", "channels", server)]
 
 
 @pytest.fixture(scope="session")

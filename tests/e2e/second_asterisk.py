@@ -13,10 +13,10 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import requests
+from conftest import ari, wait_until
 
 PORT = 8089
 ARI = f"http://127.0.0.1:{PORT}/ari"
@@ -46,7 +46,7 @@ class SecondAsterisk:
         self.chroot = chroot
         self.conf = f"{DIRS['astetcdir']}/asterisk.conf"
 
-    def start(self, auth: tuple[str, str]) -> None:
+    def start(self) -> None:
         self.stop()  # one left by an interrupted run would hold the ports
         self._write_configs()
         # It daemonizes: with our pipes as its output, waiting for their end would wait for it.
@@ -54,12 +54,10 @@ class SecondAsterisk:
             subprocess.run(
                 self._asterisk(), stdin=subprocess.DEVNULL, stdout=output, stderr=output, timeout=30
             ).check_returncode()
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._answers(auth):
-            assert time.monotonic() < deadline, (
-                f"the second Asterisk's ARI did not answer\n{self.log()}"
-            )
-            time.sleep(0.2)
+        try:
+            wait_until(self._answers, START_TIMEOUT, "the second Asterisk's ARI to answer")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self.log()}") from None
         self.cli("core waitfullybooted")
 
     def stop(self) -> None:
@@ -67,10 +65,9 @@ class SecondAsterisk:
         if pid is None:
             return
         subprocess.run([*self._asterisk(), "-rx", "core stop now"], capture_output=True, timeout=30)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if Path(f"/proc/{pid}").exists():
+        try:
+            wait_until(lambda: not Path(f"/proc/{pid}").exists(), STOP_TIMEOUT, "it to stop")
+        except AssertionError:
             os.kill(pid, signal.SIGKILL)  # 'core stop now' timed out
 
     def cli(self, command: str) -> str:
@@ -98,9 +95,9 @@ class SecondAsterisk:
     def _path(self, inside: str) -> Path:
         return self.chroot / inside.lstrip("/")
 
-    def _answers(self, auth: tuple[str, str]) -> bool:
+    def _answers(self) -> bool:
         try:
-            return requests.get(f"{ARI}/asterisk/ping", auth=auth, timeout=2).ok
+            return bool(ari("GET", "asterisk/ping", ARI))
         except requests.RequestException:
             return False
 

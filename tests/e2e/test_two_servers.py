@@ -8,8 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
-from conftest import ARI, AUTH, SANDBOX_DIR, Runner, assert_clean, transitions, wait_until
+from conftest import (
+    ARI,
+    SANDBOX_DIR,
+    Runner,
+    ari,
+    assert_clean,
+    channels_left,
+    transitions,
+    wait_until,
+)
 from second_asterisk import ARI as SECOND_ARI
 from second_asterisk import SecondAsterisk
 
@@ -29,7 +37,7 @@ FINISHED = [
 @pytest.fixture(scope="module")
 def second(asterisk: None) -> Iterator[SecondAsterisk]:
     server = SecondAsterisk(SANDBOX_DIR)
-    server.start(AUTH)
+    server.start()
     try:
         yield server
     finally:
@@ -47,31 +55,26 @@ def both(second: SecondAsterisk, tmp_path: Path) -> Iterator[Runner]:
         code = runner.stop()
     assert code == 0, runner.text()
     assert_clean(runner)
-    for ari in (FIRST, SECOND):
-        wait_until(lambda ari=ari: not channels(ari), 15, f"no channels left at {ari}")
+    for server in (FIRST, SECOND):
+        wait_until(lambda s=server: not channels_left(s), 15, f"no channels left at {server}")
 
 
-def channels(ari: str) -> list[str]:
-    reply = requests.get(f"{ari}/channels", auth=AUTH, timeout=10)
-    reply.raise_for_status()
-    return [c["id"] for c in reply.json()]
-
-
-def call(ari: str, endpoint: str) -> str:
-    """A Local channel whose ;2 half enters the flow's app on the server at `ari`, and whose
-    ;1 half waits in the dialplan; returns the ;2 half's name."""
-    flow = f"call-{uuid.uuid4().hex[:8]}-flow"
-    params = {
-        "endpoint": endpoint,
-        "context": "callees",
-        "extension": "answer",
-        "channelId": flow.replace("-flow", "-phone"),
-        "otherChannelId": flow,
-        "timeout": "30",
-    }
-    reply = requests.post(f"{ari}/channels", params=params, auth=AUTH, timeout=10)
-    reply.raise_for_status()
-    return str(reply.json()["name"][:-1] + "2")
+def call(server: str, endpoint: str) -> str:
+    """A Local channel whose ;2 half enters the flow's app on `server`, and whose ;1 half waits
+    in the dialplan; returns the ;2 half's name."""
+    tag = f"call-{uuid.uuid4().hex[:8]}"
+    phone = ari(
+        "POST",
+        "channels",
+        server,
+        endpoint=endpoint,
+        context="callees",
+        extension="answer",
+        channelId=f"{tag}-phone",
+        otherChannelId=f"{tag}-flow",
+        timeout=30,
+    )
+    return str(phone["name"][:-1] + "2")
 
 
 def finished(runner: Runner, channel: str) -> bool:
@@ -92,7 +95,7 @@ def test_a_server_restart_leaves_the_other_servers_calls_alone(
     first = call(FIRST, ON_FIRST)
     wait_until(lambda: "ringing -> answered" in transitions(both, first), 30, "the call answered")
     second.stop()
-    second.start(AUTH)
+    second.start()
     wait_until(lambda: finished(both, first), 30, f"{first} to run its flow")
     both.wait_connected(times=3)  # the runner is back on the second server
     again = call(SECOND, ON_SECOND)
