@@ -289,14 +289,11 @@ class ListenSession:
         next_check = time.monotonic() + TICK
         try:
             while not self.stopping.is_set():
-                engine.drain()
-                engine.fire_due_timers()
-                engine.drain()
+                timer = engine.run_due()
                 now = time.monotonic()
                 if now >= next_check:
                     self._check(now)
                     next_check = now + TICK
-                timer = engine.seconds_to_next_timer()
                 timeout = next_check - now if timer is None else min(next_check - now, timer)
                 for key, _ in selector.select(max(0.0, timeout)):
                     self._ready(key, engine)

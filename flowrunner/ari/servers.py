@@ -1,7 +1,7 @@
 """Several Asterisk servers, inbound (a repeatable `--ari-url`): a session per server, each
 call's requests back to the server its channel came from.
 
-The runtime stays on one thread: the first server's live loop drives it (its drain and its
+The runtime stays on one thread: the first server's live loop drives it (its messages and
 timers); each other server's loop runs on a thread of its own and only reads, posting what
 arrives to the runtime and waking the first loop. A channel belongs to the server whose
 StasisStart brought it (`Router`); a server's channel listing after a reconnect covers only its
@@ -63,18 +63,11 @@ class _Reader:
         if not self.drives:
             self.first.wake()
 
-    def drain(self) -> None:
+    def run_due(self) -> float | None:
         if self.drives:
-            self.engine.drain()
-        else:
-            self.first.wake()  # a reply may have come in on this server: the runtime runs it
-
-    def fire_due_timers(self) -> None:
-        if self.drives:
-            self.engine.fire_due_timers()
-
-    def seconds_to_next_timer(self) -> float | None:
-        return self.engine.seconds_to_next_timer() if self.drives else None
+            return self.engine.run_due()
+        self.first.wake()  # a reply may have come in on this server: the runtime runs it
+        return None
 
 
 class Servers:

@@ -22,9 +22,10 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
 import random
-import selectors
+import select
 import socket
 import threading
 import time
@@ -64,9 +65,11 @@ class Engine(Protocol):
     """What the live loop drives: the runtime."""
 
     def post(self, message: object) -> None: ...
-    def drain(self) -> None: ...
-    def fire_due_timers(self) -> None: ...
-    def seconds_to_next_timer(self) -> float | None: ...
+
+    def run_due(self) -> float | None:
+        """Run what is due (messages, timers); return the seconds until more is due, None if
+        nothing is."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -233,46 +236,40 @@ class AriSession:
             else:
                 delay, attempt = backoff(attempt), attempt + 1
                 log.info("reconnecting to ARI in %.1fs (attempt %d)", delay, attempt)
-            with self._selector(None) as selector:
-                self._wait(engine, selector, time.monotonic() + delay)
+            self._wait(engine, self._poller(None), time.monotonic() + delay)
 
     def _connect(self, engine: Engine) -> websocket.WebSocket:
         """Open the events WebSocket on a helper thread while the loop runs the engine: the
         handshake reads with blocking calls, and a server that answers it a byte at a time (or
         never) would hold every timer. Given up after CONNECT_TIMEOUT."""
         opening = _Opening(self._open, self.config, self.wake)
-        with self._selector(None) as selector:
-            self._wait(engine, selector, time.monotonic() + CONNECT_TIMEOUT, opening.done)
+        self._wait(engine, self._poller(None), time.monotonic() + CONNECT_TIMEOUT, opening.done)
         return opening.result()
 
-    def _selector(self, ws: websocket.WebSocket | None) -> selectors.BaseSelector:
-        """What the loop waits on: the wake-up pipe, and the ARI socket when connected."""
-        selector = selectors.DefaultSelector()
-        selector.register(self._wake_read, selectors.EVENT_READ)
+    def _poller(self, ws: websocket.WebSocket | None) -> select.poll:
+        """What the loop waits on: the wake-up pipe, and the ARI socket when connected. (Two
+        descriptors: poll(2) needs no set-up or tear-down, and `selectors`' bookkeeping cost
+        more than the wait, at every wake-up.)"""
+        poller = select.poll()
+        poller.register(self._wake_read, select.POLLIN)
         if ws is not None and ws.sock is not None:
-            selector.register(ws.sock, selectors.EVENT_READ)
-        return selector
+            poller.register(ws.sock, select.POLLIN)
+        return poller
 
     def _wait(
-        self,
-        engine: Engine,
-        selector: selectors.BaseSelector,
-        until: float,
-        done: threading.Event | None = None,
+        self, engine: Engine, poller: select.poll, until: float, done: threading.Event | None = None
     ) -> bool:
-        """Wait for the socket (True when it is readable), `done` (set, then a wake-up), the
-        engine's next timer or `until`; run what became due on the way."""
+        """Wait for the socket (True when it is readable, or broken), `done` (set, then a
+        wake-up), the engine's next timer or `until`; run what became due on the way."""
         while not self.stopping.is_set() and not (done is not None and done.is_set()):
-            engine.drain()
-            engine.fire_due_timers()
-            engine.drain()
-            now = time.monotonic()
-            if now >= until:
+            next_due = engine.run_due()
+            timeout = until - time.monotonic()
+            if timeout <= 0:
                 return False
-            next_timer = engine.seconds_to_next_timer()
-            timeout = until - now if next_timer is None else min(until - now, next_timer)
-            for key, _ in selector.select(max(0.0, timeout)):
-                if key.fd == self._wake_read:
+            if next_due is not None and next_due < timeout:
+                timeout = next_due
+            for fd, _ in poller.poll(math.ceil(timeout * 1000)):  # ms, rounded up: no spinning
+                if fd == self._wake_read:
                     _empty(self._wake_read)
                 else:
                     return True
@@ -313,25 +310,25 @@ class AriSession:
         reader = FrameReader()
         last_heard, pinged = time.monotonic(), False
         next_check = last_heard + TICK  # every TICK, busy link or not: request timeouts
-        with self._selector(ws) as selector:
-            while not self.stopping.is_set() and not self.resubscribing.is_set():
-                if self._wait(
-                    engine, selector, next_check, self.resubscribing
-                ) and self._read_frames(ws, reader, engine):
-                    last_heard, pinged = time.monotonic(), False
-                if self.rest.send_error is not None:
-                    raise self.rest.send_error
-                now = time.monotonic()
-                if now < next_check:
-                    continue
-                next_check = now + TICK
-                self.skipped.flush()
-                self.rest.fail_pending(now - REQUEST_TIMEOUT, "timed out")
-                if now - last_heard > PING_EVERY + PONG_WITHIN:
-                    raise websocket.WebSocketTimeoutException("no answer to keepalive ping")
-                if now - last_heard > PING_EVERY and not pinged:
-                    ws.ping()
-                    pinged = True
+        poller = self._poller(ws)
+        while not self.stopping.is_set() and not self.resubscribing.is_set():
+            readable = self._wait(engine, poller, next_check, self.resubscribing)
+            heard = readable and self._read_frames(ws, reader, engine)
+            if self.rest.send_error is not None:
+                raise self.rest.send_error
+            now = time.monotonic()
+            if heard:
+                last_heard, pinged = now, False
+            if now < next_check:
+                continue
+            next_check = now + TICK
+            self.skipped.flush()
+            self.rest.fail_pending(now - REQUEST_TIMEOUT, "timed out")
+            if now - last_heard > PING_EVERY + PONG_WITHIN:
+                raise websocket.WebSocketTimeoutException("no answer to keepalive ping")
+            if now - last_heard > PING_EVERY and not pinged:
+                ws.ping()
+                pinged = True
 
     def _read_frames(self, ws: websocket.WebSocket, reader: FrameReader, engine: Engine) -> bool:
         """Take what the socket has, and deliver each message it completes; True if any."""

@@ -223,7 +223,7 @@ def _kept(store: Store, flows: dict[str, CompiledFlow]) -> dict[str, Kept]:
 
 def _stopped(runtime: Runtime, writer: Writer | None) -> None:
     """The calls stay in Stasis, kept for the next runner: what is waiting is written first."""
-    runtime.keeping.flush(now=True)
+    runtime.keeping.flush()
     lost = writer is not None and not writer.close(timeout=1.5)
     kept = "kept for the next runner" if writer else "not kept (--state none)"
     log.info("stopped; %d call(s) were in progress, %s", len(runtime.calls), kept)
@@ -260,17 +260,13 @@ class Serving:
     def post(self, message: object) -> None:
         self.runtime.post(message)
 
-    def drain(self) -> None:
+    def run_due(self) -> float | None:
+        """The runtime's `run_due`, after a reload if one was asked for or the files changed;
+        returns the seconds until then, or until the next look at the files if sooner."""
         if self.asked.is_set() or self._files_changed():
             self.asked.clear()
             self.reload()
-        self.runtime.drain()
-
-    def fire_due_timers(self) -> None:
-        self.runtime.fire_due_timers()
-
-    def seconds_to_next_timer(self) -> float | None:
-        runtime = self.runtime.seconds_to_next_timer()
+        runtime = self.runtime.run_due()
         if self.watching is None:
             return runtime
         look = max(0.0, self.next_look - time.monotonic())

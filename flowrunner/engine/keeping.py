@@ -38,14 +38,15 @@ class Keeping:
                 self.due = self.clock.now() + self.within
             self.dirty[channel] = call
 
-    def due_in(self) -> float | None:
-        """Seconds until the changed calls are kept; None when none changed."""
-        return max(0.0, self.due - self.clock.now()) if self.dirty else None
+    def due_at(self) -> float | None:
+        """When the changed calls are kept (the clock's time); None when none changed."""
+        return self.due if self.dirty else None
 
-    def flush(self, now: bool = False) -> None:
+    def flush(self, now: float | None = None) -> None:
         """Keep each call changed since the last flush (its state now, once) and forget those
-        that ended, when they are due or `now` (when stopping)."""
-        if not self.dirty or (not now and self.clock.now() < self.due):
+        that ended, once they are due at `now` (the clock's time), or at once (None: when
+        stopping)."""
+        if not self.dirty or (now is not None and now < self.due):
             return
         dirty, self.dirty = self.dirty, {}
         for channel, call in dirty.items():

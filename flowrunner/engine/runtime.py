@@ -1,9 +1,10 @@
 """The runtime: one thread owns every call, and handles events, replies and timers in order.
 
-Messages (ARI events, replies, reconnect news) are `post`ed from any thread and handled by
-`drain` on the owning thread, which also runs `fire_due_timers`: the live loop in
-`ari/session.py`, or the simulator. It never waits on the network: requests go to the transport
-(or the web client, or the speech port), whose reply comes back as a message.
+Messages (ARI events, replies, reconnect news) are `post`ed from any thread and handled on the
+owning thread, with the timers due: by `run_due` at each wake-up of the live loop
+(`ari/session.py`), or message by message in the simulator and the tests. It never waits on
+the network: requests go to the transport (or the web client, or the speech port), whose reply
+comes back as a message.
 
 It names no step. Each action is run by its step (`flowrunner/steps/`), which owns what it
 creates: an event goes to the owner of the channel or media it concerns, a reply or a timer to
@@ -92,10 +93,8 @@ class Runtime:
     def drain(self) -> None:
         """Process every message posted so far, in order; then keep the calls they changed (once
         due: `Keeping`)."""
-        inbox = self.inbox
-        while not inbox.empty():  # this thread alone takes from it: not empty stays so
-            self.process(inbox.get_nowait())
-        self.keeping.flush()
+        self._process_inbox()
+        self.keeping.flush(self.clock.now())
 
     def fire_due_timers(self) -> None:
         for due in self.timers.pop_due():
@@ -103,8 +102,28 @@ class Runtime:
 
     def seconds_to_next_timer(self) -> float | None:
         """Until the next timer, or until the changed calls are kept if that is sooner."""
-        timer, keep = self.timers.next_in(), self.keeping.due_in()
-        return timer if keep is None else keep if timer is None else min(timer, keep)
+        return self._next_in(self.clock.now())
+
+    def run_due(self) -> float | None:
+        """What the live loop calls at each wake-up: the messages posted so far, the timers due
+        and the messages they caused; then the calls they changed are kept (once due). Returns
+        the seconds to the next timer or keeping, None if there is none."""
+        self._process_inbox()
+        self.fire_due_timers()
+        self._process_inbox()
+        now = self.clock.now()
+        self.keeping.flush(now)
+        return self._next_in(now)
+
+    def _process_inbox(self) -> None:
+        inbox = self.inbox
+        while not inbox.empty():  # this thread alone takes from it: not empty stays so
+            self.process(inbox.get_nowait())
+
+    def _next_in(self, now: float) -> float | None:
+        timer, keep = self.timers.next_due(), self.keeping.due_at()
+        due = timer if keep is None else keep if timer is None else min(timer, keep)
+        return None if due is None else max(0.0, due - now)
 
     def process(self, message: object) -> None:
         """Handle one message; then the call it changed is kept (when calls are kept)."""

@@ -7,7 +7,7 @@
 - `FakeConnector`: the `connect` of `AriSession`, handing out scripted sockets or errors; when
   the script is used up it stops the session.
 - `FakeHttp`: the real `HttpTransport` (worker pool, `submit`) with `call` answered here.
-- `FakeEngine`: post/drain/fire_due_timers/seconds_to_next_timer, recording what it got.
+- `FakeEngine`: post/run_due, recording what it got.
 - `Rig`: all of them around one `AriSession`; `rig.serve()` runs the live loop on a thread and
   fails the test if it does not return.
 """
@@ -221,14 +221,14 @@ def listing(*channel_ids: str) -> Response:
 class FakeEngine:
     """Records what the loop gives it, in `timeline` (shared with the rig) and in lists.
     `done` is the callback to hand transports: like the runtime's, it may be called from any
-    thread, and the reply is seen at the next `drain`. One timer, at monotonic `timer_at`."""
+    thread, and the reply is seen at the next `run_due`. One timer, at monotonic `timer_at`."""
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
         self.posted: list[object] = []
         self.replies: list[Response] = []
         self._inbox: deque[Response] = deque()
-        self.drains = 0
+        self.runs = 0  # of run_due
         self.timer_at: float | None = None
         self.fired: list[float] = []
         self.on_post: Callable[[object], None] | None = None
@@ -245,26 +245,26 @@ class FakeEngine:
         if self.on_post is not None:
             self.on_post(message)
 
-    def drain(self) -> None:
-        self.drains += 1
+    def run_due(self) -> float | None:
+        self.runs += 1
+        self._replies()
+        if self.timer_at is not None and time.monotonic() >= self.timer_at:
+            self.timer_at = None
+            self.fired.append(time.monotonic())
+            if self.on_timer is not None:
+                self.on_timer()
+        self._replies()
+        if self.on_wait is not None:
+            self.on_wait()
+        return None if self.timer_at is None else self.timer_at - time.monotonic()
+
+    def _replies(self) -> None:
         while self._inbox:
             response = self._inbox.popleft()
             self.replies.append(response)
             self.timeline.append(("reply", response))
             if self.on_reply is not None:
                 self.on_reply(response)
-
-    def fire_due_timers(self) -> None:
-        if self.timer_at is not None and time.monotonic() >= self.timer_at:
-            self.timer_at = None
-            self.fired.append(time.monotonic())
-            if self.on_timer is not None:
-                self.on_timer()
-
-    def seconds_to_next_timer(self) -> float | None:
-        if self.on_wait is not None:
-            self.on_wait()
-        return None if self.timer_at is None else self.timer_at - time.monotonic()
 
 
 @dataclass

@@ -31,14 +31,9 @@ class Engine:
     def post(self, message: object) -> None:
         self.posted.append(message)
 
-    def drain(self) -> None:
+    def run_due(self) -> float | None:
         while self.todo:
             self.todo.pop(0)()
-
-    def fire_due_timers(self) -> None:
-        pass
-
-    def seconds_to_next_timer(self) -> float | None:
         return None
 
 

@@ -76,7 +76,7 @@ def test_a_reply_that_comes_in_on_another_server_wakes_the_engines_loop() -> Non
     loop = threading.Thread(target=servers.serve, args=(engine, lambda *x: None))
     loop.start()
     try:
-        wait_for(lambda: engine.drains > 0, "the first loop to run")
+        wait_for(lambda: engine.runs > 0, "the first loop to run")
         b.transport.submit(Request("GET", "asterisk/ping"), engine.done)  # answered on b
         wait_for(lambda: engine.replies, "the engine to see b's reply")
     finally:

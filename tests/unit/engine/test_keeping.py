@@ -77,7 +77,7 @@ def test_stopping_keeps_at_once_what_waits(tmp_path: Path) -> None:
     keeper = CountingKeeper()
     run, _, _ = runtime(tmp_path, keeper)
     start(run)
-    run.keeping.flush(now=True)
+    run.keeping.flush()
     assert keeper.kept == ["start"]
 
 
