@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SANDBOX_DIR, Runner, ari, assert_clean, flow_copy, sandbox, wait_until
+from conftest import (
+    SANDBOX_DIR,
+    Runner,
+    ari,
+    assert_clean,
+    asterisk_may_crash,
+    flow_copy,
+    sandbox,
+    wait_until,
+)
 from haproxy_server import haproxy
 from redis_server import redis_server
 from test_local_channel import Probe
@@ -28,6 +37,12 @@ PERSISTENT, PER_CALL = "scaleout-persistent", "scaleout-per-call"  # ari.conf's 
 PERSISTENT_PORT, PER_CALL_PORT = 18095, 18096  # websocket_client.conf's URIs
 RUNNER_PORTS = [18097, 18098]  # behind HAProxy on PER_CALL_PORT
 PROBE = "scaleout-probe"
+# Seen once in about six runs of the kill test (2026-12-07): a segfault at address 8 in
+# ast_iostream_set_timeout_sequence, a NULL stream, as the killed runner's connections dropped
+DROP_CRASH = (
+    "Asterisk 22.10.1 can segfault as per-call outbound WebSockets drop (a NULL stream in "
+    "ast_iostream_set_timeout_sequence; docs/scale-out.md)"
+)
 DIALPLAN = (
     "_[a-z].,1,Stasis(${EXTEN})",
     f"_[a-z].,2,Stasis({PROBE},fallback,${{STASISSTATUS}})",
@@ -191,7 +206,7 @@ def test_a_runner_killed_under_10_calls_a_second_loses_no_call(
             listen(runners, tmp_path / f"serve-{port}.log", flow, port, url)
             for port in RUNNER_PORTS
         )
-        with haproxy(tmp_path, PER_CALL_PORT, RUNNER_PORTS):
+        with haproxy(tmp_path, PER_CALL_PORT, RUNNER_PORTS), asterisk_may_crash(DROP_CRASH):
             killed_under_load(probe, doomed, survivor)
     adopted = [m for m in survivor.messages() if " taken over in " in m]
     print(f"{len(adopted)} calls adopted")
