@@ -236,6 +236,9 @@ def _concerns(data: Mapping[str, Any]) -> tuple[str, str]:
     return channel, media
 
 
+_AS_JSON = (list, tuple, Mapping)  # a tuple: a union written in the call is built at each call
+
+
 def to_text(value: Any) -> str:
     """How a value reads inside text (and travels in a query): null is empty, booleans are
     true/false, 3.0 is 3, lists and mappings are compact JSON."""
@@ -248,7 +251,7 @@ def to_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     try:
-        if isinstance(value, list | tuple | Mapping):
+        if isinstance(value, _AS_JSON):
             return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json)
         return str(value)
     except Exception:  # odd keys, cycles, huge ints, a raising __str__: text must not fail

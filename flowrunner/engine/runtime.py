@@ -45,10 +45,10 @@ from .sending import Sender
 from .timers import Timers
 
 INTERNAL_ERROR = "internal error"
-# What an ARI frame may be, and the messages that name their call: tuples built once (`a | b`
-# in `process` built a new union at every message)
-ARI_FRAME = (dict, list, str, int, float, type(None))
-OF_A_CALL = (Replied, Due)
+# What an ARI frame may be, and the messages that name their call: tuples, built once (a union
+# written in the call, `dict | list | …`, is built anew each time: 10k instructions a message)
+_ARI_FRAME = (dict, list, str, int, float, type(None))
+_OF_A_CALL = (Replied, Due)
 
 
 class Runtime:
@@ -132,7 +132,7 @@ class Runtime:
     def process(self, message: object) -> None:
         """Handle one message; then the call it changed is kept (when calls are kept)."""
         try:
-            if isinstance(message, ARI_FRAME):
+            if isinstance(message, _ARI_FRAME):
                 message = Event.from_ari(message)  # an ARI frame: None when not an event
                 if message is None:
                     return
@@ -430,7 +430,7 @@ class Runtime:
                 self.calls.pop(call.channel_id, None)
 
     def _call_of(self, message: object) -> Call | None:
-        if isinstance(message, OF_A_CALL):
+        if isinstance(message, _OF_A_CALL):
             return self.calls.get(message.call)
         owner = self.channels.get(message.channel) if isinstance(message, Event) else None
         return owner[0] if owner else None

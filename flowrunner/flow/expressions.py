@@ -45,6 +45,7 @@ class ExpressionError(ValueError):
 _NUMERIC = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 _NUMBERS = (int, float)  # tuples, not unions: isinstance is faster with them
 _SEQUENCES = (list, tuple)
+_SIZED = (str, list, tuple, Mapping)
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:
@@ -137,7 +138,7 @@ def _to_int(value: Any) -> int | None:
 
 
 def _length(value: Any) -> int:
-    return len(value) if isinstance(value, str | list | tuple | Mapping) else 0
+    return len(value) if isinstance(value, _SIZED) else 0
 
 
 def _default(value: Any, fallback: Any) -> Any:

@@ -14,6 +14,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from .metrics import Metrics, result_of
 
+_NUMBERS = (int, float)  # a tuple: a union written in the call is built at each call
 START = "(start)"  # the source of a call's first transition, as the log says it
 
 
@@ -112,7 +113,7 @@ class MetricsJournal:
             counter = self.results[(action, result)] = self.metrics.actions.labels(action, result)
         counter.inc()
         took_ms = fields.get("took_ms")
-        if isinstance(took_ms, int | float):
+        if isinstance(took_ms, _NUMBERS):
             histogram = self.durations.get(action)
             if histogram is None:
                 histogram = self.durations[action] = self.metrics.action_seconds.labels(action)
