@@ -261,8 +261,8 @@ class Serving:
         self.runtime.post(message)
 
     def run_due(self) -> float | None:
-        """The runtime's `run_due`, after a reload if one was asked for or the files changed;
-        returns the seconds until then, or until the next look at the files if sooner."""
+        """The runtime's `run_due`, after a reload if one was asked for or the files changed:
+        the seconds until more is due, or until the next look at the files if that is sooner."""
         if self.asked.is_set() or self._files_changed():
             self.asked.clear()
             self.reload()

@@ -74,9 +74,8 @@ class Timers:
             self.late(self.clock.now() - armed[0])
         return armed[0]
 
-    def pop_due(self, now: float | None = None) -> list[Due]:
-        """The timers due at `now` (by default the clock's time now)."""
-        return self.heap.pop_due(self.clock.now() if now is None else now)
+    def pop_due(self) -> list[Due]:
+        return self.heap.pop_due(self.clock.now())
 
     def next_due(self) -> float | None:
         return self.heap.next_due()

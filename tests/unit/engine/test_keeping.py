@@ -116,3 +116,22 @@ def test_a_call_that_ended_is_forgotten_with_the_next_batch_not_on_its_own(
     run.drain()
     assert list(keeper.calls) == ["c2"]
     assert keeper.kept == ["start", "start"]
+
+
+def test_run_due_handles_the_messages_the_timers_and_the_keeping_and_says_when_next(
+    tmp_path: Path,
+) -> None:
+    keeper = CountingKeeper()
+    run, transport, clock = runtime(tmp_path, keeper)
+    assert run.run_due() is None  # no call: nothing is due, ever
+    run.post({"type": "StasisStart", "application": "app", "channel": {"id": "c1"}})
+    assert run.run_due() == 0.05  # the call started; it is kept in 50 ms, its timer is at 5 s
+    _, done = transport.waiting.pop(0)
+    done(Response(204))
+    clock.advance_to(0.05)
+    assert run.run_due() == pytest.approx(4.95)  # the reply handled, the call kept at once
+    assert keeper.kept == ["start"]
+    clock.advance_to(5.0)
+    assert run.run_due() == pytest.approx(0.05)  # its end is handed to the store in 50 ms
+    assert "c1" not in run.calls  # the flow's timer fired: the call reached `ended`
+    assert [request.method for request, _ in transport.waiting] == ["DELETE"]  # its hangup
