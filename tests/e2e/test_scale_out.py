@@ -37,7 +37,7 @@ PERSISTENT, PER_CALL = "scaleout-persistent", "scaleout-per-call"  # ari.conf's 
 PERSISTENT_PORT, PER_CALL_PORT = 18095, 18096  # websocket_client.conf's URIs
 RUNNER_PORTS = [18097, 18098]  # behind HAProxy on PER_CALL_PORT
 PROBE = "scaleout-probe"
-# Seen once in about six runs of the kill test (2026-12-07): a segfault at address 8 in
+# Seen once in 24 runs of the kill test (2026-12-07): a segfault at address 8 in
 # ast_iostream_set_timeout_sequence, a NULL stream, as the killed runner's connections dropped
 DROP_CRASH = (
     "Asterisk 22.10.1 can segfault as per-call outbound WebSockets drop (a NULL stream in "
