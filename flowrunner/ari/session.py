@@ -248,8 +248,8 @@ class AriSession:
 
     def _poller(self, ws: websocket.WebSocket | None) -> select.poll:
         """What the loop waits on: the wake-up pipe, and the ARI socket when connected. (Two
-        descriptors: poll(2) needs no set-up or tear-down, and `selectors`' bookkeeping cost
-        more than the wait, at every wake-up.)"""
+        descriptors: poll(2) needs no epoll descriptor to open and close, and no `selectors`
+        bookkeeping at each wake-up.)"""
         poller = select.poll()
         poller.register(self._wake_read, select.POLLIN)
         if ws is not None and ws.sock is not None:
