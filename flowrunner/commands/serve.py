@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from ..ari.event_filter import heard_by
 from ..ari.listen import ListenSession
 from ..ari.servers import Servers
 from ..ari.session import AriConfig, AriSession
@@ -154,14 +155,16 @@ def _inbound(args: argparse.Namespace, apps: tuple[str, ...]) -> AriSession | Se
 
 
 def _reacted(runtime: Runtime) -> Callable[[str], frozenset[str]]:
-    """App -> the events its flows react to: the version new calls get, and those calls in
-    progress still run (asked on the loop's thread, at each connect and reload)."""
+    """App -> the events its flows read: the version new calls get, and those calls in
+    progress still run (asked on the loop's thread, at each connect and reload). Events are
+    shown when a journal logs them (at info level, a trace) or a recorder keeps them."""
+    shown = runtime.journal.wants("event", "info") or runtime.tap is not None
 
     def reacted(app: str) -> frozenset[str]:
         versions = [c.compiled for c in runtime.calls.values() if c.flow_name == app]
         if app in runtime.flows:
             versions.append(runtime.flows[app])
-        return frozenset().union(*(version.events for version in versions))
+        return frozenset().union(*(heard_by(version, shown) for version in versions))
 
     return reacted
 

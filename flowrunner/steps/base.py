@@ -200,6 +200,7 @@ class ActionSpec:
     escaped: Mapping[str, str] = field(default_factory=dict)  # param -> url | segment | name
     after_call: bool = False  # it needs no channel: it may run once the caller has gone
     check: Check | None = None  # load-time checks a schema cannot make
+    hears: tuple[str, ...] = ()  # events its step reads that Asterisk sends only when asked
 
     @property
     def success(self) -> str:

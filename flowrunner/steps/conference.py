@@ -366,5 +366,6 @@ SPECS = (
             "room_destroy",
         ),
         escaped={"room": "name"},
+        hears=("ChannelHangupRequest",),  # the caller is hanging up: no more music or moves
     ),
 )

@@ -194,6 +194,7 @@ def test_a_persistent_connections_app_is_sent_only_the_events_read_and_again_on_
             return [item["type"] for item in json.loads(request["message_body"])["disallowed"]]
 
         unread = ["ChannelVarset", "ChannelDialplan", "ChannelConnectedLine"]
+        unread += ["ChannelStateChange", "ChannelHangupRequest"]  # shown only, and not here
         assert filter_sent() == unread
         answer_listing(ws, "app", [])
         wait_for(lambda: it.listed, "listing")

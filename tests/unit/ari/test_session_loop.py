@@ -1132,6 +1132,7 @@ def test_each_app_is_sent_only_the_events_read_on_every_connect_and_change_of_fl
     stop_after_posts(rig, 1)
     rig.serve()
     every = ["ChannelVarset", "ChannelDialplan", "ChannelCallerId", "ChannelConnectedLine"]
+    every += ["ChannelStateChange", "ChannelHangupRequest"]
     sent = filters_sent(rig.http, 6)  # two workers: in any order
     assert (
         sorted(sent)

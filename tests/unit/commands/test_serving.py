@@ -112,3 +112,12 @@ def test_an_app_hears_the_events_of_its_new_version_and_of_the_versions_its_call
     runtime.calls.clear()
     assert "ChannelVarset" not in reacted("one")
     assert reacted("gone") == frozenset()
+
+
+def test_an_app_hears_the_events_only_shown_when_a_journal_shows_them(tmp_path: Path) -> None:
+    (tmp_path / "one.yaml").write_text(FLOW.format(app="one", delay="5s"))
+    flows = load_all([str(tmp_path)])
+    quiet = Runtime(flows, FakeTransport(), VirtualClock(), Journal(reads=frozenset({"end"})))
+    told = Runtime(flows, FakeTransport(), VirtualClock(), Journal(reads=frozenset({"event"})))
+    assert "ChannelStateChange" not in _reacted(quiet)("one")
+    assert {"ChannelStateChange", "ChannelHangupRequest"} <= _reacted(told)("one")
