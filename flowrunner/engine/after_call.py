@@ -13,6 +13,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .call import FLOW, Call
+from .journal import tell
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -42,9 +43,9 @@ def over(runtime: Runtime, call: Call, cut: bool = False) -> None:
         return
     took = f"{runtime.clock.now() - call.started_at - call.info['duration']:.3f}s"
     if not cut:
-        runtime.journal.record(call.channel_name, "action", f"after the call: done in {took}")
+        tell(runtime.journal, call, "action", f"after the call: done in {took}")
         return
     cut_off = [running.action for running in call.running.values()]
     cut_off += [call.actions()[index].name for index in call.todo]
     message = f"after the call: cut off after {took}: {', '.join(cut_off)} not done"
-    runtime.journal.record(call.channel_name, "action", message, level="warning")
+    tell(runtime.journal, call, "action", message, level="warning")

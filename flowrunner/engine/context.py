@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..ports import Event, Request, SpeechRequest, WebRequest, words
 from .call import FLOW, Call, Running, hangup_request
-from .journal import masked, record_event
+from .journal import masked, record_event, tell
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -104,7 +104,7 @@ class StepContext:
             return
         shown = {name: masked(value, self.call.secrets) for name, value in values.items()}
         line = f"vars set: {', '.join(values)}"  # for traces: the values, secrets masked
-        self.runtime.journal.record(self.call.channel_name, "vars", line, vars=shown, level="debug")
+        tell(self.runtime.journal, self.call, "vars", line, vars=shown, level="debug")
 
     def outcome(self, event: str, **payload: Any) -> None:
         if not self.in_own_state:
@@ -133,9 +133,7 @@ class StepContext:
         )
         level = "warning" if handled or quiet else "error"
         fields = self._timing() | {"action": action, "status": status, "level": level}
-        self.runtime.journal.record(
-            call.channel_name, "error", f"{action} failed: {reason}", **fields
-        )
+        tell(self.runtime.journal, call, "error", f"{action} failed: {reason}", **fields)
         failure = {"type": "ActionFailed", "action": action, "status": status, "reason": reason}
         why = f"{action} failed"
         self.runtime.raise_or_end(call, handled, failure, why, why, error=not quiet)
@@ -182,11 +180,10 @@ class StepContext:
         if not self.runtime.journal.wants("action", fields.get("level", "info")):
             return
         fields = self._timing() | fields
-        self.runtime.journal.record(self.call.channel_name, "action", message, **fields)
+        tell(self.runtime.journal, self.call, "action", message, **fields)
 
     def log_event(self, event: Event, who: str = "") -> None:
-        journal, secrets = self.runtime.journal, self.call.secrets
-        record_event(journal, self.call.channel_name, event, who, secrets=secrets)
+        record_event(self.runtime.journal, self.call, event, who)
 
     @property
     def _running(self) -> bool:

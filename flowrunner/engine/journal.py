@@ -35,20 +35,21 @@ class Fanout:
         return readers
 
 
+def tell(journal: Journal, call: Call, kind: str, message: str, **fields: Any) -> None:
+    """A record of `call`: named by its channel, for people, and with its id (`id`) for the
+    journals that keep calls apart (traces, metrics): names repeat across Asterisk servers."""
+    journal.record(call.channel_name, kind, message, id=call.channel_id, **fields)
+
+
 def record_event(
-    journal: Journal,
-    channel: str,
-    event: Event,
-    who: str = "",
-    hide: bool = False,
-    secrets: Sequence[str] = (),
+    journal: Journal, call: Call, event: Event, who: str = "", hide: bool = False
 ) -> None:
     level = "debug" if event.type == "ChannelVarset" else "info"  # five a call
     if not journal.wants("event", level):
         return
     line = event_line(event, who, hide)
-    detail = event_fields(event, hide, secrets)
-    journal.record(channel, "event", line, event=event.type, fields=detail, level=level)
+    detail = event_fields(event, hide, call.secrets)
+    tell(journal, call, "event", line, event=event.type, fields=detail, level=level)
 
 
 # The nested objects of an event, kept by what identifies them (a channel's whole caller ID,
@@ -147,4 +148,4 @@ def start_line(call: Call) -> tuple[str, dict[str, Any]]:
     where = f"caller {caller or '-'}, extension {exten or '-'}; version {version}"
     message = f"entered {call.flow_name} ({where})"
     fields = {"flow": call.flow_name, "version": version, "caller": caller, "exten": exten}
-    return message, fields | {"id": call.channel_id, "path": call.compiled.flow.path}
+    return message, fields | {"path": call.compiled.flow.path}

@@ -29,6 +29,7 @@ from ..flow import FlowError, yamltree
 from ..flow.loader import flow_from_tree
 from ..ports import Done, Event, Request, Response
 from .call import Call, Queued, hangup_request, new_call
+from .journal import tell
 from .machine import CompiledFlow, compile_flow
 from .messages import Reconcile, Replied
 from .snapshot import restore
@@ -97,7 +98,7 @@ class Reconciler:
                 del self.kept[channel]
                 runtime.keeping.forget(channel)
                 line = "a kept call whose channel Asterisk no longer has: forgotten"
-                runtime.journal.record(str(kept.data.get("name", channel)), "end", line)
+                runtime.journal.record(str(kept.data.get("name", channel)), "end", line, id=channel)
 
     def _take_over(self, kept: Kept) -> None:
         runtime, clock = self.runtime, self.runtime.clock
@@ -107,8 +108,9 @@ class Reconciler:
         away = clock.wall() - kept.saved_at
         version = kept.compiled.flow.version
         message = f"taken over in {call.current} ({call.flow_name} {version})"
-        runtime.journal.record(
-            call.channel_name,
+        tell(
+            runtime.journal,
+            call,
             "start",
             f"{message}, {away:.1f}s after it was kept",
             flow=call.flow_name,
@@ -156,7 +158,7 @@ class Reconciler:
             self._start_over(message, channel, compiled, compiled.flow.recovery.target, why)
             return
         why = "in the app, but no call of this runner owns it: hung up"
-        runtime.journal.record(name, "error", f"channel {why}", level="warning")
+        runtime.journal.record(name, "error", f"channel {why}", level="warning", id=message.channel)
         runtime.sender.at_once(hangup_request(message.channel), message.channel)
 
     def _start_over(
@@ -172,7 +174,7 @@ class Reconciler:
         runtime.adopt(call)
         fields = {"flow": call.flow_name, "version": compiled.flow.version}
         line = f"started over in {state}: {why}"
-        runtime.journal.record(call.channel_name, "start", line, level="warning", **fields)
+        tell(runtime.journal, call, "start", line, level="warning", **fields)
         compiled.start(call, start=state)
         runtime.after_moves(call, "", "recovery")
         runtime.keeping.changed(call)

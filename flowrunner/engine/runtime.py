@@ -36,7 +36,7 @@ from ..ports import (
 from . import after_call
 from .call import FLOW, Call, Running, new_call
 from .context import StepContext
-from .journal import record_event, recorded, reply_line, start_line, step_params
+from .journal import record_event, recorded, reply_line, start_line, step_params, tell
 from .keeping import Keeping
 from .machine import CompiledFlow
 from .messages import Due, NoSpeech, NoWebClient, Reconcile, Replied
@@ -191,7 +191,7 @@ class Runtime:
         hide = any(running.step.hides(event) for running in call.running.values())
         if self.tap is not None:
             self.tap.event(call.channel_id, recorded(event, hide, call.secrets))
-        record_event(self.journal, call.channel_name, event, hide=hide, secrets=call.secrets)
+        record_event(self.journal, call, event, hide=hide)
         if event.type == "StasisEnd":
             call.left_app = True
             call.info.setdefault("last_state", call.current)  # where the caller left it
@@ -229,7 +229,7 @@ class Runtime:
             running.step.on_reply(ctx, pending.tag, replied.response)
         elif pending.action:  # nobody waits for it: a clean-up, or a step that is over
             line, fields = reply_line(pending.action, replied.response, took_ms)
-            self.journal.record(call.channel_name, "action", line, **fields)
+            tell(self.journal, call, "action", line, **fields)
         self.pump(call)
 
     def _on_timer(self, due: Due) -> None:
@@ -268,7 +268,7 @@ class Runtime:
             self.tap.started(call.channel_id, flow.app, flow.version, flow.path)
             self.tap.event(call.channel_id, event.fields)
         message, fields = start_line(call)
-        self.journal.record(call.channel_name, "start", message, **fields)
+        tell(self.journal, call, "start", message, **fields)
         compiled.start(call)
         self.after_moves(call, "", "StasisStart")
 
@@ -300,7 +300,7 @@ class Runtime:
             if told:
                 line = f"{source or '(start)'} -> {state} ({reason})"
                 fields |= {"source": source, "target": state, "reason": reason}
-                self.journal.record(call.channel_name, "transition", line, **fields)
+                tell(self.journal, call, "transition", line, **fields)
             source = state
             tripped = call.count_entry(state)
             if tripped:
@@ -318,7 +318,7 @@ class Runtime:
             running.step.on_exit(self.context(call, running))
         if dropped:  # by design (the flow moved on), but never silently: overload shows here
             message = f"left {name} before its actions were sent: dropped {', '.join(dropped)}"
-            self.journal.record(call.channel_name, "action", message, level="warning")
+            tell(self.journal, call, "action", message, level="warning")
 
     def _limit(self, call: Call, limit: str, message: str) -> None:
         """The first trip raises LimitReached (counts start afresh); the next ends the call."""
@@ -326,7 +326,7 @@ class Runtime:
         call.guard_tripped, call.steps_taken = True, 0
         call.visits.clear()
         level = "warning" if first else "error"
-        self.journal.record(call.channel_name, "error", f"loop guard: {message}", level=level)
+        tell(self.journal, call, "error", f"loop guard: {message}", level=level)
         payload = {"type": "LimitReached", "limit": limit, "state": call.current}
         self.raise_or_end(call, first, payload, f"{limit} reached", "loop guard", error=True)
 
@@ -364,7 +364,7 @@ class Runtime:
         if self.journal.wants("step", "debug"):  # for traces: the parameters it was given
             shown = step_params(params, call.secrets)
             fields = {"action": running.action, "params": shown, "level": "debug"}
-            self.journal.record(call.channel_name, "step", f"{running.action} started", **fields)
+            tell(self.journal, call, "step", f"{running.action} started", **fields)
         running.step.start(self.context(call, running))
 
     # -- failures and the end of a call ------------------------------------------------------
@@ -406,7 +406,7 @@ class Runtime:
         message = f"call ended after {self.clock.now() - call.started_at:.3f}s in {call.current}"
         fields = {"reason": reason, "state": call.current, "error": error, "by": by}
         level = "error" if error else "info"
-        self.journal.record(call.channel_name, "end", f"{message}: {reason}", level=level, **fields)
+        tell(self.journal, call, "end", f"{message}: {reason}", level=level, **fields)
         if call.compiled.flow.after_call and reason != INTERNAL_ERROR:
             after_call.begin(self, call, reason if error else "")
         else:
@@ -418,10 +418,12 @@ class Runtime:
         self._on_bug_in(self._call_of(message), error)
 
     def _on_bug_in(self, call: Call | None, error: Exception) -> None:
-        where = call.channel_name if call else "runtime"
         detail = "".join(traceback.format_exception(error)).rstrip()
         line = f"bug in flowrunner, please report: {detail}"
-        self.journal.record(where, "error", line, level="error")
+        if call is None:
+            self.journal.record("runtime", "error", line, level="error")
+        else:
+            tell(self.journal, call, "error", line, level="error")
         if call is not None and not call.ended:
             self.sender.hang_up(call)
             try:

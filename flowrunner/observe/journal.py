@@ -49,7 +49,7 @@ class MetricsJournal:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self.versions: dict[tuple[str, str], FlowVersion] = {}
-        self.calls: dict[str, FlowVersion] = {}  # channel -> its flow version, while it lasts
+        self.calls: dict[str, FlowVersion] = {}  # call id -> its flow version, while it lasts
         self.results: dict[tuple[str, str], Counter] = {}  # (action, result) -> its counter
         self.durations: dict[str, Histogram] = {}
         self.handlers: dict[str, Callable[[str, dict[str, Any]], None]] = {
@@ -62,8 +62,8 @@ class MetricsJournal:
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
         handler = self.handlers.get(kind)
-        if handler is not None:
-            handler(channel, fields)
+        if handler is not None:  # by the call's id: its channel's name may repeat (servers)
+            handler(str(fields.get("id", channel)), fields)
 
     def wants(self, kind: str, level: str) -> bool:
         return kind in self.handlers

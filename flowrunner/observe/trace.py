@@ -22,15 +22,15 @@ class TraceJournal:
         self.files, self.wall = files, wall
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
-        now = self.wall()
-        if kind == "start":  # the channel (its name) is a new call's from here on
-            self.files.open(channel, now)
+        now, key = self.wall(), str(fields.get("id", channel))  # names repeat across servers
+        if kind == "start":  # the key is a new call's from here on
+            self.files.open(key, now)
         fields.pop("level", None)
         self.files.add(
-            channel, {"t": now, "kind": kind, "channel": channel, "message": message, **fields}
+            key, {"t": now, "kind": kind, "channel": channel, "message": message, **fields}
         )
         if kind == "end":  # written now, not when held long enough; what comes later, at once
-            self.files.finish(channel)
+            self.files.finish(key)
 
     def wants(self, kind: str, level: str) -> bool:
         return True  # all of it, debug included: a trace is the call's whole story

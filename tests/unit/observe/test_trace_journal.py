@@ -81,3 +81,20 @@ def test_an_ended_call_is_written_at_once_not_when_held_long_enough(tmp_path: Pa
     (written,) = files.directory.glob("*.jsonl")
     assert [entry["kind"] for entry in read_lines(written)] == ["start", "end"]
     files.close()
+
+
+def test_two_calls_with_one_channel_name_have_a_trace_each(tmp_path: Path) -> None:
+    """Two Asterisk servers each number their channels: a name can be two calls' at once."""
+    files = CallFiles(tmp_path / "traces", 10**6, 3600.0)
+    journal = TraceJournal(files)
+    for call in ("a", "b"):
+        journal.record("PJSIP/1", "start", "entered", id=call)
+    journal.record("PJSIP/1", "transition", "ringing -> answered", id="a")
+    for call in ("b", "a"):
+        journal.record("PJSIP/1", "end", "call ended", id=call)
+    files.close()
+    traces = [read_lines(path) for path in files.directory.glob("*.jsonl")]
+    assert sorted([(e["id"], e["kind"]) for e in trace] for trace in traces) == [
+        [("a", "start"), ("a", "transition"), ("a", "end")],
+        [("b", "start"), ("b", "end")],
+    ]
