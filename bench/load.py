@@ -3,6 +3,7 @@
     .venv/bin/python bench/load.py [--rates 25,50,100,200] [--seconds 10]
                                    [--transport auto|websocket|http[,...]]
                                    [--targets flowrunner,dialplan,seed] [--json FILE]
+                                   [--cores ASTERISK:APPS]
 
 Targets, each placed round(rate * seconds) calls at each rate with scripts/sipcall.py's "uac"
 scenario (INVITE -> 180 -> 200 -> ACK -> wait for Asterisk's BYE -> 200):
@@ -805,7 +806,48 @@ def _parser() -> argparse.ArgumentParser:
         "--retries", type=int, default=2,
         help="make a run again, at most this many times, if other processes used the cores",
     )  # fmt: skip
+    parser.add_argument(
+        "--cores", metavar="ASTERISK:APPS",
+        help="e.g. 0:1: every thread of Asterisk on cores ASTERISK, the bench (sipp and the "
+        "apps it starts) on cores APPS, for the whole bench; default: anywhere",
+    )  # fmt: skip
     return parser
+
+
+def core_set(text: str) -> set[int]:
+    """`0`, `0,2` or `0-3` -> the cores."""
+    cores: set[int] = set()
+    for part in _split(text):
+        first, _, last = part.partition("-")
+        cores.update(range(int(first), int(last or first) + 1))
+    return cores
+
+
+@contextlib.contextmanager
+def pinned(spec: str | None) -> Iterator[None]:
+    """`--cores A:B`: Asterisk's threads on cores A and this process (so the sipp and apps it
+    starts) on cores B, each kept off the other's caches; Asterisk's affinity is given back
+    afterwards. (An Asterisk started again meanwhile, after a crash, runs anywhere.)"""
+    if not spec:
+        yield
+        return
+    asterisk_cores, _, app_cores = spec.partition(":")
+    pid = asterisk_pid()
+    if pid is None or not asterisk_cores or not app_cores:
+        raise SystemExit(f"bench: --cores {spec}: need ASTERISK:APPS, and a running Asterisk")
+    threads = [int(task) for task in os.listdir(f"/proc/{pid}/task")]
+    before = {thread: os.sched_getaffinity(thread) for thread in threads}
+    ours = os.sched_getaffinity(0)
+    for thread in threads:
+        os.sched_setaffinity(thread, core_set(asterisk_cores))
+    os.sched_setaffinity(0, core_set(app_cores))
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, ours)
+        for thread, cores in before.items():
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                os.sched_setaffinity(thread, cores)
 
 
 def _split(text: str) -> list[str]:
@@ -834,7 +876,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         info = machine()
         chosen = targets(_split(args.targets), _split(args.transport), logs)
         plan = Plan(args.seconds, logs, args.quiet_wait, args.retries, max(1, args.rounds))
-        results = bench(chosen, rates, plan)
+        with pinned(args.cores):
+            results = bench(chosen, rates, plan)
     print(render(info, results))
     if args.json:
         data = {"machine": info, "argv": sys.argv[1:], "runs": [asdict(r) for r in results]}

@@ -3,8 +3,12 @@ target at a rate, not on its luckiest or unluckiest run."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import load  # bench/ is not a package: it is put on the path just above
@@ -43,3 +47,33 @@ def test_a_run_that_could_not_be_made_is_left_out_of_the_pool() -> None:
     broken = load.RunResult("flowrunner", None, 100.0, 10.0, 1000, error="BenchError: no app")
     (pooled,) = load.pool([broken, run("flowrunner", 2.0, [4] * 100)])
     assert (pooled.calls, pooled.app_cpu_ms, pooled.error) == (100, 2.0, None)
+
+
+def test_cores_are_read_as_lists_and_ranges() -> None:
+    assert load.core_set("0") == {0}
+    assert load.core_set("0,2") == {0, 2}
+    assert load.core_set("1-3") == {1, 2, 3}
+
+
+def test_pinned_puts_asterisk_and_the_bench_on_their_cores_and_gives_them_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asterisk = subprocess.Popen(["sleep", "30"])  # stands in for Asterisk's process
+    try:
+        monkeypatch.setattr(load, "asterisk_pid", lambda: asterisk.pid)
+        every, ours = os.sched_getaffinity(asterisk.pid), os.sched_getaffinity(0)
+        core = min(ours)
+        with load.pinned(f"{core}:{core}"):
+            assert os.sched_getaffinity(asterisk.pid) == {core}
+            assert os.sched_getaffinity(0) == {core}
+        assert os.sched_getaffinity(asterisk.pid) == every
+        assert os.sched_getaffinity(0) == ours
+    finally:
+        asterisk.kill()
+        asterisk.wait()
+
+
+def test_pinned_without_cores_pins_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(load, "asterisk_pid", lambda: pytest.fail("Asterisk looked up"))
+    with load.pinned(None):
+        pass
