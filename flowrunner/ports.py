@@ -130,9 +130,11 @@ class Journal(Protocol):
     """What the engine reports as calls progress; `serve` logs it, the simulator keeps it."""
 
     def record(self, channel: str, kind: str, message: str, **fields: Any) -> None:
-        """`kind` is one of: start, event, transition, action, end, error; and, at level
-        debug, for traces: step (an action started, with its parameters) and vars (variables
-        set, with their values, secrets masked)."""
+        """`channel` is the call's channel name, for people; a call's records also have its
+        channel id in `fields["id"]`, which tells calls apart (names repeat across servers).
+        `kind` is one of: start, event, transition, action, end, error; and, at level debug,
+        for traces: step (an action started, with its parameters) and vars (variables set,
+        with their values, secrets masked)."""
 
     def wants(self, kind: str, level: str) -> bool:
         """Whether records of this kind and level (`fields["level"]`, info by default) are

@@ -108,6 +108,16 @@ class Rig:
     def actions(self) -> list[str]:
         return [f"{r.method} {r.path}" for r in self.transport.sent]
 
+    def reference_call(self) -> None:
+        """The reference flow's whole call on c1, every request answered at once."""
+        self.event("StasisStart")
+        self.answer_all()
+        self.at(2.0)
+        self.answer_all()
+        self.at(6.0)
+        self.answer_all()
+        self.event("StasisEnd")
+
 
 @dataclass
 class FakeContext:

@@ -136,13 +136,7 @@ def test_a_call_runs_the_same_when_nobody_reads_its_events_steps_or_transitions(
         Journal(reads=frozenset({"start", "end"})),
     )
     rig = Rig(Runtime([channel_state], transport, clock, journal), transport, clock, journal)
-    rig.event("StasisStart")
-    rig.answer_all()
-    rig.at(2.0)
-    rig.answer_all()
-    rig.at(6.0)
-    rig.answer_all()
-    rig.event("StasisEnd")
+    rig.reference_call()
     assert rig.actions() == [
         "POST channels/c1/ring",
         "POST channels/c1/answer",

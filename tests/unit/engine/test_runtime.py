@@ -198,13 +198,7 @@ def test_a_message_of_a_kind_the_runtime_has_no_handler_for_is_a_bug_not_silence
 
 def test_every_record_of_a_call_has_its_id(rig: Rig) -> None:
     """Its channel's name names it for people; only the id tells it from another server's."""
-    rig.event("StasisStart")
-    rig.answer_all()
-    rig.at(2.0)
-    rig.answer_all()
-    rig.at(6.0)
-    rig.answer_all()
-    rig.event("StasisEnd")
+    rig.reference_call()
     kinds = [kind for _, kind, _, _ in rig.journal.records]
     assert {"start", "event", "transition", "action", "end"} <= set(kinds)
     assert {(channel, fields["id"]) for channel, _, _, fields in rig.journal.records} == {
