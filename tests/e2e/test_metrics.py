@@ -15,6 +15,7 @@ from conftest import (
     SECRETS,
     Runner,
     ari,
+    assert_clean,
     clean_call,
     flow_copy,
     serving,
@@ -139,6 +140,50 @@ def test_metrics_during_and_after_real_calls_match_the_calls_placed(
         assert sample(after, "flowrunner_store_write_duration_seconds_count") >= 1
         labels = {value for _, pairs in after for _, value in pairs}
         assert not [value for value in labels if "Local/" in value or f"{APP}-" in value]
+        assert not SHOWN_ONLY & disallowed(APP)  # the log shows them at info: they are sent
+
+
+SHOWN_ONLY = {"ChannelStateChange", "ChannelHangupRequest"}  # read by the log, not the flow
+
+
+def disallowed(app: str) -> set[str]:
+    """The event types Asterisk has been told not to send `app` (ARI's event filter); none
+    while the app is not registered yet."""
+    try:
+        types = ari("GET", f"applications/{app}").get("events_disallowed") or []
+    except requests.HTTPError:
+        return set()
+    return {str(item.get("type")) for item in types if isinstance(item, dict)}
+
+
+def test_at_log_level_warning_asterisk_sends_none_of_the_events_only_shown_and_calls_run(
+    asterisk: None, tmp_path: Path
+) -> None:
+    """Nothing shows ChannelStateChange or ChannelHangupRequest at --log-level warning, and the
+    reference flow reads neither: Asterisk is told not to send them, and calls run as before
+    (counted by the metrics: at this level the log says nothing of them)."""
+    flow = flow_copy(tmp_path, "channel-state", APP)
+    url = f"http://127.0.0.1:{free_port()}"
+    options = ("--log-level", "warning", "--metrics", url.removeprefix("http://"))
+    runner = Runner(tmp_path / "serve.log", flow, options=options)
+    try:
+        wait_until(lambda: disallowed(APP) >= SHOWN_ONLY, 30, "the event filter to be set")
+        with own_probe() as probe:
+            for _ in range(CALLS):
+                originate(probe.app)
+
+            def ended() -> dict[str, float]:
+                return ended_by_reason(scrape(url))
+
+            wait_until(lambda: ended() == {"flow finished": CALLS}, 30, "the calls to finish")
+        after = scrape(url)
+        for action in ("ring", "answer", "start_silence", "hangup"):
+            assert sample(after, "flowrunner_ari_requests_total", action=action, result="2xx") == (
+                CALLS
+            ), action
+    finally:
+        assert runner.stop() == 0, runner.text()
+    assert_clean(runner)
 
 
 def ended_by_reason(samples: Samples) -> dict[str, float]:
