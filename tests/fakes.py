@@ -83,11 +83,12 @@ class Rig:
     clock: VirtualClock
     journal: Journal
 
-    def event(self, kind: str, channel: str = "c1", **fields: Any) -> None:
+    def event(self, kind: str, channel: str = "c1", name: str = "", **fields: Any) -> None:
+        """An event of `channel`, named PJSIP/<channel> unless `name` says otherwise."""
         event = {
             "type": kind,
             "application": "channel-state",
-            "channel": {"id": channel, "name": f"PJSIP/{channel}", "state": "Ring"},
+            "channel": {"id": channel, "name": name or f"PJSIP/{channel}", "state": "Ring"},
         }
         event.update(fields)
         self.runtime.post(event)
