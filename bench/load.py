@@ -130,6 +130,7 @@ class RunResult:
     app_cpu_ms: float | None = None  # per call placed; flowrunner or node
     asterisk_cpu_ms: float | None = None  # per call placed
     sipp_cpu_ms: float | None = None  # per call placed
+    udp_per_call: float | None = None  # UDP datagrams sent on the machine, per call placed
     busy_cores: float | None = None  # busy cores of the whole machine over the load window
     other_cores: float | None = None  # of which not Asterisk, the app, sipp nor this bench
     app_peak_rss_mb: float | None = None
@@ -307,6 +308,23 @@ def self_ticks() -> int:
     return round((usage.ru_utime + usage.ru_stime) * TICKS)
 
 
+def udp_sent(snmp: str, snmp6: str = "") -> int:
+    """UDP datagrams the machine has sent, IPv4 and IPv6 (`/proc/net/snmp` and `snmp6`): sipp
+    and Asterisk share its network stack, so over a run that is the calls' SIP, both ways, and
+    the RTP Asterisk sends the callers."""
+    names, values = (line.split()[1:] for line in snmp.splitlines() if line.startswith("Udp:"))
+    sent = int(dict(zip(names, values, strict=True))["OutDatagrams"])
+    for line in snmp6.splitlines():
+        if line.startswith("Udp6OutDatagrams"):
+            sent += int(line.split()[1])
+    return sent
+
+
+def udp_datagrams() -> int:
+    snmp6 = Path("/proc/net/snmp6")
+    return udp_sent(Path("/proc/net/snmp").read_text(), snmp6.read_text() if snmp6.exists() else "")
+
+
 def peak_rss_mb(pid: int) -> float | None:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -466,7 +484,7 @@ def seed_ready() -> str | None:
 
 @dataclass
 class Window:
-    """CPU counters at the start of the load window."""
+    """CPU counters, and UDP datagrams sent, at the start of the load window."""
 
     asterisk: int
     app: int | None
@@ -474,6 +492,7 @@ class Window:
     machine: int
     bench: int
     wall: float
+    udp: int
 
     @classmethod
     def open(cls, asterisk: int, app: int | None) -> Window:
@@ -484,6 +503,7 @@ class Window:
             machine_busy_ticks(),
             self_ticks(),
             time.monotonic(),
+            udp_datagrams(),
         )
 
     def close(self, result: RunResult, asterisk: int, app: int | None) -> None:
@@ -497,6 +517,7 @@ class Window:
         result.asterisk_cpu_ms = per_call(asterisk_d)
         result.app_cpu_ms = None if app is None else per_call(app_d)
         result.sipp_cpu_ms = per_call(sipp_d)
+        result.udp_per_call = round((udp_datagrams() - self.udp) / result.calls, 1)
         # Near 2 (this machine's cores), the run was CPU-bound whatever the app did.
         busy = machine_busy_ticks() - self.machine
         result.busy_cores = round(busy / TICKS / max(result.window_s, 0.1), 2)
@@ -626,8 +647,8 @@ def run_notes(r: RunResult) -> list[str]:
 def comparison(results: list[RunResult]) -> str:
     """Per rate, every target side by side, with Asterisk's cost over the dialplan baseline."""
     header = ["rate /s", "target", "ok / calls", "answer err p99", "hangup err p99",
-              "Asterisk CPU ms/call", "vs dialplan", "app CPU ms/call", "session warnings",
-              "channels left"]  # fmt: skip
+              "Asterisk CPU ms/call", "vs dialplan", "app CPU ms/call", "UDP datagrams/call",
+              "session warnings", "channels left"]  # fmt: skip
     rows = []
     for rate in sorted({r.rate for r in results}):
         at_rate = [r for r in results if r.rate == rate and r.error is None]
@@ -638,7 +659,7 @@ def comparison(results: list[RunResult]) -> str:
                 _cell(rate), r.target, f"{r.ok} / {r.calls}", _cell(r.answer_error.p99),
                 _cell(r.hangup_error.p99), _cell(r.asterisk_cpu_ms),
                 "-" if extra is None else f"{extra:+.2f}", _cell(r.app_cpu_ms),
-                str(r.session_limit_warnings), str(r.channels_left),
+                _cell(r.udp_per_call), str(r.session_limit_warnings), str(r.channels_left),
             ])  # fmt: skip
     return markdown(header, rows)
 
@@ -670,6 +691,7 @@ def _pooled(runs: list[RunResult]) -> RunResult:
         answer_error=Stat.of(answer), hangup_error=Stat.of(hangup),
         app_cpu_ms=median([r.app_cpu_ms for r in made]),
         asterisk_cpu_ms=median([r.asterisk_cpu_ms for r in made]),
+        udp_per_call=median([r.udp_per_call for r in made]),
         session_limit_warnings=sum(r.session_limit_warnings for r in made),
         channels_left=max(r.channels_left for r in made),
     )  # fmt: skip

@@ -77,3 +77,19 @@ def test_pinned_without_cores_pins_nothing(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(load, "asterisk_pid", lambda: pytest.fail("Asterisk looked up"))
     with load.pinned(None):
         pass
+
+
+SNMP = """\
+Ip: Forwarding DefaultTTL
+Ip: 1 64
+Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors
+Udp: 963905 1017 25 26090257 25 0
+UdpLite: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors
+UdpLite: 0 0 0 7 0 0
+"""
+
+
+def test_udp_sent_adds_ipv4_and_ipv6_and_not_udplite() -> None:
+    snmp6 = "Udp6InDatagrams                \t50\nUdp6OutDatagrams                \t43\n"
+    assert load.udp_sent(SNMP, snmp6) == 26090257 + 43
+    assert load.udp_sent(SNMP) == 26090257
