@@ -134,8 +134,9 @@ def _serve(
         metavar="MS",
         help="a changed call is kept this long after its change, with whatever changes it "
         "meanwhile (one step of a call is a burst of messages); a runner killed in that time "
-        "loses that step, which the next one learns from Asterisk. 0 keeps each change at "
-        "once, for more CPU (default %(default)s)",
+        "loses that step, which the next one learns from Asterisk, or a call that has just "
+        "entered, which is then not taken over. Longer saves CPU; 0 keeps each change at once, "
+        "for more CPU (default %(default)s)",
     )
     p.add_argument(
         "--stats",

@@ -9,7 +9,7 @@ Why wait: one step of a call is a burst of messages (a timer, a request, its rep
 it causes, a few ms apart), and a snapshot after each cost more CPU than the rest of the call
 (measured on real calls: 40% of the runner's). Kept `within` 50 ms, the burst is one snapshot;
 a runner killed in that moment loses only that step, which the next runner's reconciliation
-with Asterisk then sees through."""
+with Asterisk then sees through, or a call that has just entered, which is then not taken over."""
 
 from __future__ import annotations
 
